@@ -1,0 +1,83 @@
+"""`daml index build|add|info`: turn an EMB.npz into a searchable gallery index, extend it, describe it.
+
+Parsing and printing only; the work is in `daml_cli.index`. FAISS and numpy are imported inside the
+commands so `daml --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import typer
+
+from daml_cli.cli.app import app
+
+if TYPE_CHECKING:
+    from daml_cli.index.metadata import IndexMetadata
+
+index_app = typer.Typer(
+    help="Build, extend and inspect FAISS gallery indexes (FILE plus FILE.json metadata).",
+    no_args_is_help=True,
+)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("build")
+def build(
+    embeddings: Path = typer.Argument(..., help="EMB.npz written by `daml embed` (embeddings, labels, paths)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Index file to write; metadata goes to OUT.json."),
+    index_type: str = typer.Option("flat", "--type", "-t", help="flat (exact), ivfpq (compressed) or hnsw (graph)."),
+    root: Optional[str] = typer.Option(
+        None, "--root", help="Folder the image paths are relative to (default: the one recorded in EMB.npz)."
+    ),
+    param: List[str] = typer.Option(
+        [], "--param", "-p", help="Index parameter NAME=VALUE, repeatable (ivfpq: nlist, m, nbits, nprobe; "
+        "hnsw: M, efConstruction, efSearch). Unset ones are derived from the gallery size."
+    ),
+) -> None:
+    """Build a gallery index from EMB.npz and write it with its metadata."""
+    from daml_cli.index.build import build_index_file
+    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.index.metadata import sidecar_path
+    from daml_cli.index.params import check_index_type, parse_param_options
+
+    check_index_type(index_type)
+    params = parse_param_options(param)
+    metadata = build_index_file(read_embeddings(embeddings), out, index_type, params, root)
+    typer.echo(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}")
+
+
+@index_app.command("add")
+def add(
+    index_path: Path = typer.Argument(..., metavar="INDEX", help="Index built by `daml index build`."),
+    embeddings: Path = typer.Argument(..., help="EMB.npz with the vectors to append."),
+) -> None:
+    """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
+    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.index.store import add_to_index
+
+    emb = read_embeddings(embeddings)
+    metadata = add_to_index(
+        index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root
+    )
+    typer.echo(f"added {emb.count} vectors to {index_path} ({_describe(metadata)})")
+
+
+@index_app.command("info")
+def info(index_path: Path = typer.Argument(..., metavar="INDEX", help="Index to describe.")) -> None:
+    """Check an index against its metadata and print what it holds."""
+    from daml_cli.index.store import load_index
+
+    _, metadata = load_index(index_path)
+    labels = "unlabelled" if metadata.labels is None else f"{len(set(metadata.labels))} classes"
+    typer.echo(f"{index_path}: {_describe(metadata)}, {labels}")
+    typer.echo(f"  root: {metadata.root or '-'}")
+    typer.echo(f"  checkpoint: {metadata.checkpoint or '-'} (sha256 {metadata.checkpoint_sha256 or '-'})")
+    typer.echo(f"  created {metadata.created} by daml {metadata.daml_version}")
+
+
+def _describe(metadata: IndexMetadata) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in metadata.index_params.items())
+    kind = metadata.index_type + (f" [{params}]" if params else "")
+    return f"{kind}, {metadata.count} vectors of dimension {metadata.dimension}"

@@ -1,0 +1,68 @@
+"""`daml prepare NAME ROOT`: build ROOT/NAME/{images, manifest.csv} (thin wrapper over the prepare flow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from daml_cli.cli.app import app
+from daml_cli.data.preparers.registry import PREPARERS
+
+_NAMES = ", ".join(sorted(PREPARERS))
+
+
+def _complete_name(incomplete: str) -> list[str]:
+    return [name for name in sorted(PREPARERS) if name.startswith(incomplete)]
+
+
+@app.command()
+def prepare(
+    name: str = typer.Argument(..., help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
+    root: Path = typer.Argument(..., help="Folder that receives ROOT/NAME."),
+    source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the zips."),
+    train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
+    test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
+    test_fraction: float = typer.Option(0.5, help="folder --source: share of classes sent to test."),
+    seed: int = typer.Option(0, help="Seed of every random choice (class split, validation classes)."),
+    archive: Optional[List[Path]] = typer.Option(None, help="Local archive to use instead of downloading (repeatable)."),
+    skip_checksum: bool = typer.Option(False, "--skip-checksum", help="Do not verify archive checksums."),
+    force: bool = typer.Option(False, "--force", help="Redo the dataset even if ROOT/NAME exists."),
+    val_classes: float = typer.Option(0.0, help="Training classes moved to split 'val': a fraction (<1) or a count."),
+    check_images: bool = typer.Option(False, "--check-images", help="Decode every image; report unreadable ones."),
+    resize: Optional[int] = typer.Option(None, help="Also write a copy whose shorter side is N pixels."),
+) -> None:
+    """Prepare a dataset: images plus manifest.csv in ROOT/NAME."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from daml_cli.data.preparers.base import PrepareOptions
+    from daml_cli.data.preparers.flow import prepare_dataset
+
+    options = PrepareOptions(
+        source=source,
+        train_dir=train_dir,
+        test_dir=test_dir,
+        test_fraction=test_fraction,
+        seed=seed,
+        archives=list(archive or []),
+        skip_checksum=skip_checksum,
+        force=force,
+        val_classes=val_classes,
+        check_images=check_images,
+        resize=resize,
+    )
+    report = prepare_dataset(name, root, options)
+    console = Console()
+    table = Table(title=f"{name}: {report.dataset_dir}")
+    table.add_column("split")
+    table.add_column("images", justify="right")
+    table.add_column("classes", justify="right")
+    for split, count in report.images.items():
+        table.add_row(split, f"{count:,}", f"{report.classes.get(split, 0):,}")
+    console.print(table)
+    if report.skipped:
+        console.print(f"already prepared and verified: {report.dataset_dir} (use --force to redo it)")
+    else:
+        console.print(f"prepared {report.dataset_dir}")

@@ -1,0 +1,49 @@
+"""Rich progress displays for long engine work (the engine reports through small protocols)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console(stderr=True)
+
+
+def make_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+    )
+
+
+def format_terms(terms: dict[str, float]) -> str:
+    return " ".join(f"{name}={value:.4g}" for name, value in terms.items())
+
+
+class RichTrainReporter:
+    """Progress bar with the loss, its terms and images/s; validation results printed above it."""
+
+    def __init__(self) -> None:
+        self.progress = make_progress()
+        self.task = None
+
+    def start(self, total_steps: int, first_step: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total_steps, completed=first_step, status="")
+
+    def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None:
+        self.progress.update(self.task, completed=step, status=f"{format_terms(terms)} {images_per_second:.0f} img/s")
+
+    def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None:
+        marker = " (best)" if is_best else ""
+        self.progress.console.print(f"step {step} validation: {format_terms(metrics)}{marker}")
+
+    def warn(self, message: str) -> None:
+        self.progress.console.print(f"[yellow]warning:[/] {message}")
+
+    def finish(self) -> None:
+        self.progress.stop()

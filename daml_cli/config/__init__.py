@@ -1,0 +1,1 @@
+"""Typed run configuration: schema, preset loading, `--set` overrides."""

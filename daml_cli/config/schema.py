@@ -1,0 +1,114 @@
+"""The typed schema every preset is validated against. Each field's comment says what it controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BackboneName = Literal["small_cnn", "googlenet", "resnet50"]
+LossName = Literal["triplet", "npair", "lifted", "contrastive"]
+TripletStrategy = Literal["all", "random", "semihard", "easy"]
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "digits"  # folder under the data root holding manifest.csv
+    root: str = "data"  # data root; `--data-root` overrides it
+    image_size: int = 32  # side of the square crop fed to the network
+    resize: int = 36  # shorter side before cropping
+    mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    augment: bool = True  # random crop + horizontal flip during training
+    hflip: bool = True  # horizontal flip in training augmentation (off for characters and digits)
+    val_classes: float = 0.2  # fraction of training classes held out as the validation split (0 = none)
+    workers: int = 0  # DataLoader worker processes
+
+
+@dataclass
+class ModelConfig:
+    backbone: BackboneName = "small_cnn"
+    pretrained: bool = False  # ImageNet weights from torchvision's cache
+    embedding_dim: int = 128
+    normalize: bool = True  # L2-normalise embeddings
+    width: int = 64  # channels of the small CNN
+    freeze_bn: bool = False  # keep trunk BatchNorm statistics fixed
+    layout: Literal["standard", "official"] = "standard"  # see models/embedding.py and the README's DAML section
+
+
+@dataclass
+class LossConfig:
+    name: LossName = "triplet"
+    margin: float = 0.2  # α of triplet (squared distances) and contrastive
+    squared: bool = True  # triplet/contrastive on squared Euclidean distances, as the DAML spec writes them
+    triplets: TripletStrategy = "semihard"  # how negatives are chosen for each (anchor, positive) pair
+    negatives_per_pair: int = 1  # for triplets: random/easy
+    l2_reg: float = 3e-3  # N-pair embedding L2 penalty
+    lifted_margin: float = 1.0  # α of lifted structure (non-squared distances)
+    max_negatives: int = 0  # lifted: cap negatives per anchor (0 = all)
+
+
+@dataclass
+class SamplerConfig:
+    classes_per_batch: int = 16  # P
+    images_per_class: int = 4  # K
+
+
+@dataclass
+class OptimConfig:
+    lr_trunk: float = 1e-3
+    lr_embedder: float = 1e-3
+    lr_generator: float = 1e-4
+    weight_decay: float = 0.0
+    scheduler: Literal["none", "cosine"] = "none"
+
+
+@dataclass
+class DamlConfig:
+    """Deep Adversarial Metric Learning: a generator turns easy negatives into synthetic hard ones.
+
+    Defaults follow ../shared/spec/daml-method.md's recommendations (λ1 = 1, λ2 = 50, λ = 1, α = 1).
+    """
+
+    enabled: bool = False  # train with synthetic hard negatives (see the DAML section of the README)
+    pretrain_iters: int = 0  # metric-only steps on the plain base loss before the generator starts
+    gen_warmup_iters: int = 0  # generator-only steps on J_gen with the metric frozen, before the joint phase
+    update: Literal["joint", "alternating"] = "joint"  # one summed backward, or G on J_gen / metric on J_m
+    lambda_reg: float = 1.0  # λ1, weight of J_reg
+    lambda_adv: float = 50.0  # λ2, weight of J_adv
+    lambda_metric: float = 1.0  # λ, weight of J_m in J = J_gen + λ·J_m
+    adv_margin: float = 1.0  # α inside J_adv (squared embedding distances), separate from loss margins
+    keep_real_loss: bool = False  # also train on real negatives in the joint phase (PML style)
+    negatives: Literal["loss", "easy", "random"] = "loss"  # which real negatives feed the generator (triplet)
+    generator: Literal["mlp3", "official"] = "mlp3"  # 3-layer MLP with BatchNorm, or the Chainer code's 2-layer
+    generator_hidden: int = 0  # hidden width of the generator (0 = the feature width)
+    detach_real: bool = True  # real features enter J_hard/J_reg detached, so the generator fits them
+    joint_trunk_lr_scale: float = 1.0  # multiply the trunk's learning rate in the joint phase (official: 0.001)
+    collapse_threshold: float = 0.05  # warn when mean ||x̃−x|| / ||x−x⁻|| falls below this
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 600
+    eval_every: int = 200  # validation evaluation period in iterations (0 = only at the end)
+    log_every: int = 20  # metrics.jsonl period in iterations
+    batch_size_eval: int = 256
+    select_metric: str = "recall@1"  # validation metric that chooses best.pt
+
+
+@dataclass
+class EvalConfig:
+    k: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    daml: DamlConfig = field(default_factory=DamlConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)

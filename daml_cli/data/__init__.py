@@ -1,0 +1,1 @@
+"""Datasets: manifests, preparers, samplers and image loading."""

@@ -1,0 +1,140 @@
+"""`manifest.csv`: the contract between `daml prepare` and every other command.
+
+Columns: ``path,label,class_name,split`` (+ optional extra columns such as ``is_query,is_gallery``).
+``path`` is relative to the dataset folder (``ROOT/NAME``); ``split`` is one of ``train``, ``val``, ``test``
+(In-Shop adds ``query``/``gallery`` through the extra columns); the classes of train/val never appear in test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daml_cli.atomic import atomic_write_text
+from daml_cli.errors import DataError
+
+MANIFEST_NAME = "manifest.csv"
+REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "class_name", "split")
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One image of a prepared dataset."""
+
+    path: str
+    label: int
+    class_name: str
+    split: str
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """All rows of a prepared dataset plus the folder their paths are relative to."""
+
+    root: Path
+    rows: tuple[ManifestRow, ...]
+    extra_columns: tuple[str, ...] = ()
+
+    def split(self, name: str) -> list[ManifestRow]:
+        """Rows of one split; an error naming the available splits when it is empty."""
+        rows = [row for row in self.rows if row.split == name]
+        if not rows:
+            available = sorted({row.split for row in self.rows})
+            raise DataError(
+                f"split '{name}' has no images in {self.root / MANIFEST_NAME}",
+                f"available splits: {', '.join(available) or 'none'}",
+            )
+        return rows
+
+    def splits(self) -> list[str]:
+        return sorted({row.split for row in self.rows})
+
+    def absolute(self, row: ManifestRow) -> Path:
+        return self.root / row.path
+
+
+def validate_rows(rows: Sequence[ManifestRow]) -> None:
+    """Check split names and that no class of train/val is also a test class."""
+    if not rows:
+        raise DataError("the manifest has no rows", "prepare the dataset again")
+    bad_splits = sorted({row.split for row in rows} - set(SPLITS))
+    if bad_splits:
+        raise DataError(f"unknown split(s) {bad_splits} in manifest", f"use one of {list(SPLITS)}")
+    train_labels = {row.label for row in rows if row.split in ("train", "val")}
+    test_labels = {row.label for row in rows if row.split == "test"}
+    shared = train_labels & test_labels
+    if shared:
+        raise DataError(
+            f"{len(shared)} class(es) appear in both training and test splits (e.g. label {min(shared)})",
+            "train and test classes must be disjoint",
+        )
+
+
+def write_manifest(
+    dataset_dir: Path | str, rows: Iterable[ManifestRow], extra_columns: Sequence[str] = ()
+) -> Path:
+    """Validate `rows` and write ``dataset_dir/manifest.csv`` atomically; returns its path."""
+    rows = list(rows)
+    validate_rows(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*REQUIRED_COLUMNS, *extra_columns])
+    for row in rows:
+        writer.writerow(
+            [row.path, row.label, row.class_name, row.split, *(row.extra.get(c, "") for c in extra_columns)]
+        )
+    target = Path(dataset_dir) / MANIFEST_NAME
+    atomic_write_text(target, buffer.getvalue())
+    return target
+
+
+def find_manifest(dataset_dir: Path | str) -> Path:
+    """Path of the manifest in `dataset_dir`, or a DataError saying how to create it."""
+    dataset_dir = Path(dataset_dir)
+    if not dataset_dir.is_dir():
+        raise DataError(f"dataset folder {dataset_dir} does not exist", "run `daml prepare NAME ROOT` first")
+    path = dataset_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise DataError(f"no {MANIFEST_NAME} in {dataset_dir}", "run `daml prepare NAME ROOT` to create it")
+    return path
+
+
+def read_manifest(dataset_dir: Path | str) -> Manifest:
+    """Read and validate ``dataset_dir/manifest.csv``."""
+    path = find_manifest(dataset_dir)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or tuple(header[:4]) != REQUIRED_COLUMNS:
+                raise DataError(
+                    f"{path} does not start with the columns {','.join(REQUIRED_COLUMNS)}",
+                    "prepare the dataset again with `daml prepare`",
+                )
+            extra_columns = tuple(header[4:])
+            rows = []
+            for line_number, fields in enumerate(reader, start=2):
+                if len(fields) != len(header):
+                    raise DataError(f"{path}:{line_number} has {len(fields)} fields, expected {len(header)}")
+                try:
+                    label = int(fields[1])
+                except ValueError:
+                    raise DataError(f"{path}:{line_number}: label '{fields[1]}' is not an integer") from None
+                rows.append(
+                    ManifestRow(
+                        path=fields[0],
+                        label=label,
+                        class_name=fields[2],
+                        split=fields[3],
+                        extra=dict(zip(extra_columns, fields[4:])),
+                    )
+                )
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text", "prepare the dataset again") from None
+    validate_rows(rows)
+    return Manifest(root=path.parent, rows=tuple(rows), extra_columns=extra_columns)

@@ -1,0 +1,60 @@
+"""Class-balanced P×K batches: P classes, K images of each, drawn reproducibly per step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from daml_cli.errors import ConfigError
+
+
+class PKBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Yields index batches of `classes_per_batch` distinct classes × `images_per_class` images.
+
+    Batch number ``s`` is drawn from a generator seeded with ``(seed, s)``, so any step can be reproduced
+    on its own: resuming at step ``s`` continues exactly as an uninterrupted run. Classes with fewer than K
+    images are sampled with replacement; only classes with at least two images are used (a P×K batch must
+    hold positives). The sampler is infinite; the training loop decides how many batches to take.
+    """
+
+    def __init__(
+        self, labels: Sequence[int], classes_per_batch: int, images_per_class: int, seed: int = 0, start_step: int = 0
+    ) -> None:
+        if images_per_class < 2:
+            raise ConfigError("'sampler.images_per_class' must be at least 2 (positives are needed)")
+        by_class: dict[int, list[int]] = {}
+        for index, label in enumerate(labels):
+            by_class.setdefault(int(label), []).append(index)
+        self.classes = [sorted(indices) for _, indices in sorted(by_class.items()) if len(indices) >= 2]
+        if len(self.classes) < 2:
+            raise ConfigError("the training split needs at least 2 classes with 2 or more images each")
+        if classes_per_batch < 2:
+            raise ConfigError("'sampler.classes_per_batch' must be at least 2")
+        self.classes_per_batch = min(classes_per_batch, len(self.classes))
+        self.images_per_class = images_per_class
+        self.seed = seed
+        self.step = start_step
+
+    @property
+    def batch_size(self) -> int:
+        return self.classes_per_batch * self.images_per_class
+
+    def batch(self, step: int) -> list[int]:
+        """The index batch of training step `step`."""
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        chosen = torch.randperm(len(self.classes), generator=rng)[: self.classes_per_batch].tolist()
+        batch: list[int] = []
+        for class_position in chosen:
+            members = self.classes[class_position]
+            if len(members) >= self.images_per_class:
+                picks = torch.randperm(len(members), generator=rng)[: self.images_per_class]
+            else:
+                picks = torch.randint(len(members), (self.images_per_class,), generator=rng)
+            batch.extend(members[i] for i in picks.tolist())
+        return batch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            yield self.batch(self.step)
+            self.step += 1

@@ -1,0 +1,38 @@
+"""The one exception type the engine raises for bad input; the CLI turns it into a one-line message."""
+
+from __future__ import annotations
+
+
+class DamlError(Exception):
+    """A user-facing error: says what is wrong and, in `hint`, what to do about it.
+
+    The CLI prints ``error: <message>`` (plus `` (<hint>)`` when given) on one line and exits with
+    `exit_code`; no traceback is shown.
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = self.message if not self.hint else f"{self.message} ({self.hint})"
+        return " ".join(text.split())
+
+
+class ConfigError(DamlError):
+    """A preset, YAML file or `--set` override is invalid."""
+
+
+class DataError(DamlError):
+    """A dataset, manifest, archive or image is missing or malformed."""
+
+
+class CheckpointError(DamlError):
+    """A checkpoint is missing, corrupt or incompatible."""
+
+
+class IndexFileError(DamlError):
+    """A FAISS index or its metadata is missing, corrupt or does not match the model."""

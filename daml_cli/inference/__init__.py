@@ -1,0 +1,1 @@
+"""Turning images into embeddings with a trained model."""

@@ -1,0 +1,57 @@
+"""The engine behind `daml embed`: a split's embeddings to EMB.npz, optionally indexed for retrieval."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from daml_cli.index.build import build_index_file
+from daml_cli.index.embeddings_file import EmbeddingsFile, write_embeddings
+from daml_cli.inference.loading import load_model
+from daml_cli.inference.split_embedding import embed_split
+
+
+@dataclass
+class EmbedSummary:
+    out: Path
+    count: int
+    dimension: int
+    index: Path | None
+    checkpoint: Path
+
+
+def embed_to_file(
+    run: Path,
+    out: Path,
+    data_root: Path | None = None,
+    split: str = "test",
+    dataset: str | None = None,
+    index: Path | None = None,
+    device: str = "auto",
+    on_batch: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> EmbedSummary:
+    """Embed `split` with the model in `run`, write `out` (and `index` with its metadata when given)."""
+    loaded = load_model(run, device)
+    embedded = embed_split(loaded, data_root, split, dataset, on_batch=on_batch, on_total=on_total)
+    extra = {}
+    if embedded.query_mask is not None and embedded.gallery_mask is not None:
+        extra = {"is_query": embedded.query_mask.tolist(), "is_gallery": embedded.gallery_mask.tolist()}
+    stored = EmbeddingsFile(
+        embeddings=embedded.embeddings,
+        paths=embedded.paths,
+        labels=embedded.labels,
+        checkpoint=str(loaded.checkpoint),
+        checkpoint_sha256=loaded.sha256,
+        root=str(embedded.root),
+        preprocessing=loaded.preprocessing,
+        extra=extra,
+    )
+    write_embeddings(
+        out, stored.embeddings, stored.labels, stored.paths, checkpoint=stored.checkpoint,
+        checkpoint_sha256=stored.checkpoint_sha256, root=stored.root, preprocessing=stored.preprocessing, extra=extra or None,
+    )
+    if index is not None:
+        build_index_file(stored, index)
+    return EmbedSummary(Path(out), len(stored.paths), stored.dimension, index, loaded.checkpoint)

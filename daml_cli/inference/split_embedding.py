@@ -1,0 +1,60 @@
+"""Embed one split of a prepared dataset with a trained model: the engine behind `embed` and `evaluate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from daml_cli.data.manifest import read_manifest
+from daml_cli.inference.embedder import embed_paths
+from daml_cli.inference.loading import LoadedModel
+
+
+@dataclass
+class EmbeddedSplit:
+    embeddings: np.ndarray
+    labels: np.ndarray
+    paths: list[str]
+    root: Path
+    query_mask: np.ndarray | None = None
+    gallery_mask: np.ndarray | None = None
+
+
+def _flag_column(rows: list, name: str) -> np.ndarray | None:
+    if not rows or name not in rows[0].extra:
+        return None
+    return np.array([row.extra.get(name, "") in ("1", "true", "True") for row in rows])
+
+
+def embed_split(
+    loaded: LoadedModel,
+    data_root: Path | None,
+    split: str = "test",
+    dataset: str | None = None,
+    batch_size: int = 256,
+    on_batch: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> EmbeddedSplit:
+    """Embeddings, labels and manifest paths of `split`; dataset and root default to the run's own."""
+    root = Path(data_root) if data_root is not None else Path(loaded.config.data.root)
+    manifest = read_manifest(root / (dataset or loaded.config.data.dataset))
+    rows = manifest.split(split)
+    if on_total is not None:
+        on_total(len(rows))
+    embeddings = embed_paths(
+        loaded.model, [manifest.root / row.path for row in rows], loaded.preprocessing, loaded.device, batch_size,
+        loaded.config.data.workers, on_batch,
+    )
+    query = _flag_column(rows, "is_query")
+    gallery = _flag_column(rows, "is_gallery")
+    return EmbeddedSplit(
+        embeddings=embeddings,
+        labels=np.array([row.label for row in rows], dtype=np.int64),
+        paths=[row.path for row in rows],
+        root=manifest.root.resolve(),
+        query_mask=query if query is not None and query.any() else None,
+        gallery_mask=gallery if gallery is not None and gallery.any() else None,
+    )

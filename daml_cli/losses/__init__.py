@@ -1,0 +1,1 @@
+"""Metric-learning losses as pure tensor functions over index tuples, and the DAML terms."""

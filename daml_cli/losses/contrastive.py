@@ -1,0 +1,113 @@
+"""Contrastive loss (Hadsell et al. 2006) over every pair of a batch; the negative pairs are the slots.
+
+DAML's generator needs an (anchor, positive, negative) context per synthetic, but a contrastive negative
+pair has no positive (spec §4.2 marks this UNCONFIRMED). Our choice: for a negative pair (i, j), i < j,
+the anchor is i, the negative is j, and the positive context is a same-class partner of i drawn at random
+(seeded); if i has no partner in the batch, i itself stands in, so ``D(x⁺, x) = 0`` in J_adv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from daml_cli.config.schema import LossConfig
+from daml_cli.errors import ConfigError
+from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
+from daml_cli.losses.distances import safe_sqrt, squared_euclidean
+from daml_cli.losses.inputs import empty_loss, resolve_negatives
+from daml_cli.losses.mining import negative_mask, positive_mask, random_pick, same_label_mask, unordered_pairs
+
+
+def contrastive_terms(
+    pos_a: torch.Tensor,
+    pos_b: torch.Tensor,
+    neg_a: torch.Tensor,
+    neg_b: torch.Tensor,
+    margin: float,
+    squared: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sums of the contrastive loss: ``(Σ_pos D², Σ_neg [α − D²]_+)``, rows paired index-wise.
+
+    With ``squared=False`` D replaces D² in both. The loss is their total over the number of pairs.
+    """
+    d_pos = squared_euclidean(pos_a, pos_b)
+    d_neg = squared_euclidean(neg_a, neg_b)
+    if not squared:
+        d_pos, d_neg = safe_sqrt(d_pos), safe_sqrt(d_neg)
+    return d_pos.sum(), torch.relu(margin - d_neg).sum()
+
+
+def contrastive(
+    pos_a: torch.Tensor,
+    pos_b: torch.Tensor,
+    neg_a: torch.Tensor,
+    neg_b: torch.Tensor,
+    margin: float,
+    squared: bool = True,
+) -> torch.Tensor:
+    """Per-pair mean ``(Σ_pos D(a, b)² + Σ_neg [α − D(a, b)²]_+) / (|pos| + |neg|)``; zero with no pair."""
+    total = pos_a.shape[0] + neg_a.shape[0]
+    if total == 0:
+        return empty_loss(pos_a, pos_b, neg_a, neg_b)
+    pos_sum, neg_sum = contrastive_terms(pos_a, pos_b, neg_a, neg_b, margin, squared)
+    return (pos_sum + neg_sum) / total
+
+
+@dataclass(frozen=True)
+class ContrastiveTuples:
+    """Positive pairs (``pos_a < pos_b``) and negative pairs with their positive context (the slots)."""
+
+    pos_a: torch.Tensor
+    pos_b: torch.Tensor
+    anchor: torch.Tensor
+    positive: torch.Tensor
+    negative: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.pos_a.shape[0] + self.anchor.shape[0])
+
+
+class ContrastiveLoss(TupleLoss):
+    """Contrastive loss on all same-label and all different-label unordered pairs of the batch.
+
+    Terms ``contrastive_pos`` and ``contrastive_neg`` are each sum over the total pair count; they add up
+    to the loss.
+    """
+
+    name: ClassVar[str] = "contrastive"
+
+    def __init__(self, margin: float = 0.2, squared: bool = True) -> None:
+        if margin < 0:
+            raise ConfigError(f"loss.margin must be >= 0, got {margin}")
+        self.margin = float(margin)
+        self.squared = bool(squared)
+
+    @classmethod
+    def from_config(cls, cfg: LossConfig) -> ContrastiveLoss:
+        return cls(cfg.margin, cfg.squared)
+
+    def mine(self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None) -> ContrastiveTuples:
+        labels = labels.reshape(-1)
+        pos_a, pos_b = unordered_pairs(same_label_mask(labels))
+        anchor, negative = unordered_pairs(negative_mask(labels))
+        partner, has_partner = random_pick(positive_mask(labels)[anchor], rng)
+        positive = torch.where(has_partner, partner, anchor)
+        return ContrastiveTuples(pos_a, pos_b, anchor, positive, negative)
+
+    def negative_slots(self, tuples: ContrastiveTuples) -> NegativeSlots:
+        return NegativeSlots(anchor=tuples.anchor, positive=tuples.positive, negative=tuples.negative)
+
+    def compute(self, embeddings: torch.Tensor, tuples: ContrastiveTuples, negatives: torch.Tensor | None = None) -> LossOutput:
+        if len(tuples) == 0:
+            zero = empty_loss(embeddings, negatives)
+            return LossOutput(zero, {"contrastive_pos": zero, "contrastive_neg": zero}, 0)
+        negative = resolve_negatives(embeddings, self.negative_slots(tuples), negatives)
+        pos_sum, neg_sum = contrastive_terms(
+            embeddings[tuples.pos_a], embeddings[tuples.pos_b], embeddings[tuples.anchor], negative, self.margin, self.squared
+        )
+        total = len(tuples)
+        terms = {"contrastive_pos": pos_sum / total, "contrastive_neg": neg_sum / total}
+        return LossOutput((pos_sum + neg_sum) / total, terms, total)

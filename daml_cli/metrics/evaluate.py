@@ -1,0 +1,219 @@
+"""`evaluate_embeddings`: every evaluation metric of `daml evaluate` from one embedding matrix and its labels.
+
+Two modes:
+
+- all-against-all (default; CUB, Cars, SOP): every item is a query and the gallery is every *other* item. The
+  query's own row is excluded by index, so an exact duplicate of it still counts as a neighbour.
+- query-against-gallery (In-Shop): ``query_mask`` / ``gallery_mask`` pick the rows of each set (a missing
+  mask means "all rows"). An item that is in both sets is still never its own neighbour.
+
+Retrieval metrics (Recall@K, MAP@R, R-precision) are averaged over queries that have at least one other item
+of their class in the gallery; the others (``excluded_queries``) are left out of all three, as
+pytorch-metric-learning does for MAP@R. R, per query, is the number of such items.
+
+Clustering metrics (NMI, F1) cluster every item that is a query or in the gallery with k-means, k = the
+number of classes among them.
+
+The k-NN search is exact and chunked (``knn.ExactKnn``); its k is the largest K asked for, or the largest R
+when MAP@R / R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk, so
+the neighbour lists of all queries never exist at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from daml_cli.errors import DataError
+from daml_cli.metrics import clustering, retrieval
+from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, faiss_gpu_count, resolve_backend
+
+METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
+
+
+@dataclass
+class EvaluationResult:
+    """Metric values plus how they were obtained.
+
+    ``metrics`` keys, in this order and only for the metrics asked for: ``recall@K`` (ascending K), ``nmi``,
+    ``f1``, ``map@r``, ``r_precision``. Values are fractions in [0, 1].
+    ``backend`` is the k-NN backend (e.g. ``torch-cpu``, ``faiss-gpu (1 GPU)``); ``details`` holds the
+    k-means backend, seed, niter and nredo, the k of the search and the set sizes.
+    """
+
+    metrics: dict[str, float]
+    backend: str
+    excluded_queries: int
+    seconds: dict[str, float]
+    details: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready copy."""
+        return {
+            "metrics": dict(self.metrics),
+            "backend": self.backend,
+            "excluded_queries": self.excluded_queries,
+            "seconds": dict(self.seconds),
+            "details": dict(self.details),
+        }
+
+
+def _check_inputs(
+    embeddings: np.ndarray, labels: np.ndarray, ks: Sequence[int], metrics: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, list[int], set[str]]:
+    emb = np.asarray(embeddings)
+    if emb.ndim != 2:
+        raise DataError(f"embeddings must be a 2-D array (items × dimensions), got shape {emb.shape}")
+    if not np.issubdtype(emb.dtype, np.floating):
+        raise DataError(f"embeddings must be floating point, got dtype {emb.dtype}")
+    if emb.shape[0] < 2 or emb.shape[1] < 1:
+        raise DataError(f"need at least 2 items with at least 1 dimension, got shape {emb.shape}")
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != emb.shape[0]:
+        raise DataError(f"labels must be 1-D with one entry per embedding ({emb.shape[0]}), got shape {lab.shape}")
+    if not np.all(np.isfinite(emb)):
+        bad = int(np.flatnonzero(~np.isfinite(emb).all(axis=1))[0])
+        raise DataError(f"embeddings hold NaN or infinite values (first at row {bad})", "re-run `daml embed`")
+    emb32 = np.ascontiguousarray(emb, dtype=np.float32)
+    if float(np.einsum("ij,ij->i", emb32, emb32, dtype=np.float64).max()) > MAX_SQUARED_NORM:
+        raise DataError("embedding norms are too large to compute float32 distances")
+    try:
+        _, codes = np.unique(lab, return_inverse=True)
+    except TypeError as exc:
+        raise DataError(f"labels cannot be compared with each other: {exc}") from exc
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise DataError(f"unknown metric(s) {unknown or list(metrics)}", f"choose from {', '.join(METRICS)}")
+    wanted = set(metrics)
+    k_list: list[int] = []
+    if "recall" in wanted:
+        try:
+            k_list = sorted({int(k) for k in ks})
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"Recall@K values must be integers, got {list(ks)}") from exc
+        if not k_list or k_list[0] < 1 or any(int(k) != k for k in ks):
+            raise DataError(f"Recall@K needs integers K >= 1, got {list(ks)}")
+    return emb32, codes.reshape(-1).astype(np.int64), k_list, wanted
+
+
+def _mask(mask: np.ndarray | None, n: int, name: str) -> np.ndarray:
+    if mask is None:
+        return np.arange(n, dtype=np.int64)
+    m = np.asarray(mask)
+    if m.dtype != bool or m.shape != (n,):
+        raise DataError(f"{name} must be a boolean array with one entry per embedding ({n}), got {m.dtype} {m.shape}")
+    if not m.any():
+        raise DataError(f"{name} selects no item")
+    return np.flatnonzero(m).astype(np.int64)
+
+
+def evaluate_embeddings(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    ks: Sequence[int] = (1, 2, 4, 8),
+    metrics: Sequence[str] = METRICS,
+    seed: int = 0,
+    query_mask: np.ndarray | None = None,
+    gallery_mask: np.ndarray | None = None,
+    device: str = "auto",
+    *,
+    kmeans_niter: int = 20,
+    kmeans_nredo: int = 3,
+    chunk_size: int | None = None,
+) -> EvaluationResult:
+    """Compute the requested metrics (see the module docstring for the protocol).
+
+    Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
+    of its class in the gallery. ``seed``, ``kmeans_niter`` and ``kmeans_nredo`` fix k-means.
+    """
+    t_start = time.perf_counter()
+    emb, codes, k_list, wanted = _check_inputs(embeddings, labels, ks, metrics)
+    n = emb.shape[0]
+    q_rows = _mask(query_mask, n, "query_mask")
+    g_rows = _mask(gallery_mask, n, "gallery_mask")
+    backend = resolve_backend(device)
+    seconds: dict[str, float] = {}
+    out: dict[str, float] = {}
+
+    # R per query: gallery items of its class, minus itself when it is in the gallery.
+    g_pos = np.full(n, -1, dtype=np.int64)
+    g_pos[g_rows] = np.arange(g_rows.size)
+    self_pos = g_pos[q_rows]
+    class_count = np.bincount(codes[g_rows], minlength=int(codes.max()) + 1)
+    r_all = class_count[codes[q_rows]] - (self_pos >= 0)
+    valid = r_all > 0
+    excluded = int((~valid).sum())
+    retrieval_wanted = wanted & {"recall", "map@r", "r_precision"}
+    if retrieval_wanted:
+        if not valid.any():
+            raise DataError(
+                "no query has another item of its class in the gallery, so Recall@K, MAP@R and "
+                "R-precision are undefined",
+                "check the labels, or ask only for nmi/f1",
+            )
+        vq = q_rows[valid]
+        r = r_all[valid]
+        k = max(k_list[-1] if "recall" in wanted else 1,
+                int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
+        searcher = ExactKnn(emb[g_rows], device=backend, chunk_size=chunk_size)
+        g_codes = codes[g_rows]
+        hits = dict.fromkeys(k_list, 0)
+        ap_sum = rp_sum = 0.0
+        t_knn = t_ret = 0.0
+        t0 = time.perf_counter()
+        for chunk in searcher.chunks(emb[vq], k, self_pos[valid]):
+            t1 = time.perf_counter()
+            t_knn += t1 - t0
+            rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
+            nl = np.where(chunk.indices >= 0, g_codes[np.maximum(chunk.indices, 0)], -1)
+            ql = codes[vq[rows]]
+            if "recall" in wanted:
+                for kk, hit in retrieval.recall_at_k_per_query(nl, ql, k_list).items():
+                    hits[kk] += int(hit.sum())
+            if "map@r" in wanted:
+                ap_sum += float(retrieval.average_precision_at_r_per_query(nl, ql, r[rows]).sum())
+            if "r_precision" in wanted:
+                rp_sum += float(retrieval.r_precision_per_query(nl, ql, r[rows]).sum())
+            t0 = time.perf_counter()
+            t_ret += t0 - t1
+        seconds["knn"], seconds["retrieval"] = t_knn, t_ret
+        backend = searcher.backend
+        n_valid = int(valid.sum())
+        if "recall" in wanted:
+            out.update({f"recall@{kk}": hits[kk] / n_valid for kk in k_list})
+    else:
+        k = 0
+        backend = "none"
+
+    details: dict[str, object] = {
+        "n_items": n, "n_queries": int(q_rows.size), "n_gallery": int(g_rows.size), "knn_k": k,
+    }
+    if wanted & {"nmi", "f1"}:
+        items = np.union1d(q_rows, g_rows)
+        item_codes = codes[items]
+        n_classes = int(np.unique(item_codes).size)
+        t0 = time.perf_counter()
+        use_gpu = device in ("auto", "cuda", "faiss-gpu") and faiss_gpu_count() > 0
+        km = clustering.kmeans(emb[items], n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
+                               use_gpu=use_gpu)
+        seconds["kmeans"] = time.perf_counter() - t0
+        details.update({"kmeans_backend": km.backend, "kmeans_k": n_classes, "kmeans_seed": seed,
+                        "kmeans_niter": kmeans_niter, "kmeans_nredo": kmeans_nredo,
+                        "kmeans_objective": km.objective})
+        if "nmi" in wanted:
+            t0 = time.perf_counter()
+            out["nmi"] = clustering.nmi(item_codes, km.assignments)
+            seconds["nmi"] = time.perf_counter() - t0
+        if "f1" in wanted:
+            t0 = time.perf_counter()
+            out["f1"] = clustering.pairwise_f1(item_codes, km.assignments)
+            seconds["f1"] = time.perf_counter() - t0
+    if "map@r" in wanted:
+        out["map@r"] = ap_sum / n_valid
+    if "r_precision" in wanted:
+        out["r_precision"] = rp_sum / n_valid
+    seconds["total"] = time.perf_counter() - t_start
+    return EvaluationResult(out, backend, excluded, seconds, details)

@@ -1,0 +1,262 @@
+"""Exact k-nearest-neighbour search under Euclidean distance, one block of queries at a time.
+
+Why chunks: an all-against-all search on Stanford Online Products (60,502 items) would need a 60,502² distance
+matrix (14.6 GB in float32). Here only a ``chunk × gallery`` block exists at any time, so memory stays bounded
+by ``block_bytes`` whatever the data size.
+
+Ranking: by squared Euclidean distance ``d(q, g) = ||q||² − 2 q·g + ||g||²`` in float32. Embeddings are *not*
+assumed to be normalised. Within one query the term ``||q||²`` is a constant, so the torch backend ranks by
+``||g||² − 2 q·g`` and adds ``||q||²`` to the k kept values only.
+
+Ties: neighbours are ordered by (distance, gallery index), also at the k-th place, so a result never depends
+on the chunk size or on how a top-k routine happens to order equal values.
+
+Exclusions: ``exclude[i]`` names one gallery index that query ``i`` must not return (its own copy in an
+all-against-all search), or −1 for none. It is removed by *index*, not by distance, so an exact duplicate of
+the query is still found. When fewer than k candidates remain, the missing places hold index −1 and distance
+``inf``.
+
+Backends (``device``):
+
+- ``"auto"``: ``faiss-gpu`` when FAISS sees a GPU, else ``torch-cuda`` when torch sees CUDA, else
+  ``torch-cpu``. On CPU torch's chunked matmul + top-k is about twice as fast as FAISS's flat index.
+- ``"cpu"`` = ``"torch-cpu"``; ``"cuda"`` = ``faiss-gpu`` if available, else ``torch-cuda``.
+- ``"torch-cpu"``, ``"torch-cuda"``, ``"faiss-cpu"``, ``"faiss-gpu"`` name one backend directly.
+  ``faiss-cpu`` is never chosen automatically; it exists to check the FAISS code path without a GPU.
+
+FAISS is imported lazily; without it every request falls back to torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from daml_cli.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "torch-cpu", "torch-cuda", "faiss-cpu", "faiss-gpu")
+DEFAULT_BLOCK_BYTES = 256 * 2**20  # one float32 chunk × gallery block
+MAX_SQUARED_NORM = 1e37  # keeps ||q||² + ||g||² + 2|q·g| inside float32
+
+
+@dataclass(frozen=True)
+class KnnChunk:
+    """Neighbours of queries ``start .. start + len(indices)``: gallery indices and squared distances."""
+
+    start: int
+    indices: np.ndarray  # (rows, k) int64, −1 = no candidate left
+    distances: np.ndarray  # (rows, k) float32, inf where the index is −1
+
+
+@dataclass(frozen=True)
+class KnnResult:
+    """All neighbours of all queries, nearest first, and the backend that found them."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+    backend: str
+
+
+def faiss_gpu_count() -> int:
+    """How many GPUs FAISS can use (0 when FAISS is absent or CPU-only)."""
+    try:
+        import faiss
+    except ImportError:
+        return 0
+    get = getattr(faiss, "get_num_gpus", None)
+    return int(get()) if get is not None else 0
+
+
+def faiss_available() -> bool:
+    """True when ``import faiss`` works."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(device: str = "auto") -> str:
+    """Map a ``device`` request to one backend name, raising ConfigError when it cannot be met."""
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
+    if device in ("auto", "cuda"):
+        if faiss_gpu_count() > 0:
+            return "faiss-gpu"
+        if torch.cuda.is_available():
+            return "torch-cuda"
+        if device == "cuda":
+            raise ConfigError("device 'cuda' was requested but no GPU is visible", "use --device cpu or auto")
+        return "torch-cpu"
+    if device == "cpu":
+        return "torch-cpu"
+    if device == "torch-cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'torch-cuda' was requested but torch sees no CUDA GPU", "use --device cpu")
+    if device == "faiss-gpu" and faiss_gpu_count() == 0:
+        raise ConfigError("device 'faiss-gpu' was requested but FAISS sees no GPU", "use --device auto")
+    if device == "faiss-cpu" and not faiss_available():
+        raise ConfigError("device 'faiss-cpu' was requested but faiss is not installed", "use --device cpu")
+    return device
+
+
+def _as_float32(x: np.ndarray, name: str) -> np.ndarray:
+    arr = np.ascontiguousarray(x, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
+    sq = np.einsum("ij,ij->i", arr, arr, dtype=np.float64)
+    if not np.all(np.isfinite(sq)) or (sq.size and float(sq.max()) > MAX_SQUARED_NORM):
+        raise ValueError(f"{name} holds non-finite values or norms too large for float32 distances")
+    return arr
+
+
+def order_by_distance_then_index(
+    values: torch.Tensor, indices: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort each row by (value, index): a stable sort on index, then a stable sort on value."""
+    order = torch.argsort(indices, dim=1, stable=True)
+    values, indices = values.gather(1, order), indices.gather(1, order)
+    order = torch.argsort(values, dim=1, stable=True)
+    return values.gather(1, order), indices.gather(1, order)
+
+
+def torch_topk_block(
+    partial: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k smallest entries of each row of ``partial``, ties at the k-th place going to the lower index.
+
+    ``torch.topk`` picks an arbitrary subset among values equal to the k-th smallest. Rows where more entries
+    than were picked equal that boundary value are redone with a full stable sort (rare: it needs exact ties).
+    """
+    values, indices = torch.topk(partial, k, dim=1, largest=False, sorted=True)
+    boundary = values[:, -1:]
+    ambiguous = torch.nonzero((partial <= boundary).sum(dim=1) > k).flatten()
+    if ambiguous.numel():
+        s_values, s_indices = torch.sort(partial[ambiguous], dim=1, stable=True)
+        values[ambiguous] = s_values[:, :k]
+        indices[ambiguous] = s_indices[:, :k]
+    return order_by_distance_then_index(values, indices)
+
+
+class ExactKnn:
+    """Exact k-NN against one fixed gallery; ``chunks`` yields the answer one block of queries at a time."""
+
+    def __init__(
+        self,
+        gallery: np.ndarray,
+        *,
+        device: str = "auto",
+        chunk_size: int | None = None,
+        block_bytes: int = DEFAULT_BLOCK_BYTES,
+    ) -> None:
+        self.gallery = _as_float32(gallery, "gallery")
+        if self.gallery.shape[0] == 0:
+            raise ValueError("the gallery is empty")
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.backend = resolve_backend(device)
+        if self.backend.startswith("faiss"):
+            from daml_cli.metrics.knn_faiss import FaissFlatSearcher
+
+            self._faiss: FaissFlatSearcher | None = FaissFlatSearcher(self.gallery, gpu=self.backend == "faiss-gpu")
+            if self._faiss.gpus:
+                self.backend = f"faiss-gpu ({self._faiss.gpus} GPU{'s' if self._faiss.gpus > 1 else ''})"
+        else:
+            self._faiss = None
+            self._init_torch("cuda" if self.backend == "torch-cuda" else "cpu")
+        n = self.gallery.shape[0]
+        self.chunk_size = chunk_size or max(1, min(8192, block_bytes // (4 * n)))
+
+    def _init_torch(self, device: str) -> None:
+        self._device = torch.device(device)
+        self._g = torch.from_numpy(self.gallery).to(self._device)
+        self._g_sq = (self._g * self._g).sum(dim=1)
+
+    def _fall_back_from_faiss_gpu(self, k: int) -> None:
+        """FAISS's GPU flat search stops at k = 2048; larger k runs on torch (CUDA when torch has it)."""
+        if self._faiss is not None and self._faiss.max_k is not None and k + 2 > self._faiss.max_k:
+            self._faiss = None
+            self.backend = "torch-cuda" if torch.cuda.is_available() else "torch-cpu"
+            self._init_torch("cuda" if self.backend == "torch-cuda" else "cpu")
+
+    def chunks(
+        self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None
+    ) -> Iterator[KnnChunk]:
+        """Yield the min(k, gallery size) nearest neighbours of every query, chunk by chunk."""
+        q_all = _as_float32(queries, "queries")
+        if q_all.shape[1] != self.gallery.shape[1]:
+            raise ValueError(f"queries have dimension {q_all.shape[1]}, the gallery {self.gallery.shape[1]}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        k = min(k, self.gallery.shape[0])
+        self._fall_back_from_faiss_gpu(k)
+        excl = None if exclude is None else np.asarray(exclude, dtype=np.int64)
+        if excl is not None and excl.shape != (q_all.shape[0],):
+            raise ValueError(f"exclude must have one entry per query, got shape {excl.shape}")
+        for start in range(0, q_all.shape[0], self.chunk_size):
+            stop = min(start + self.chunk_size, q_all.shape[0])
+            ex = None if excl is None else excl[start:stop]
+            if self._faiss is not None:
+                idx, dist = self._faiss.search(q_all[start:stop], k, ex)
+            else:
+                idx, dist = self._torch_chunk(q_all[start:stop], k, ex)
+            yield KnnChunk(start, idx, dist)
+
+    def search(self, queries: np.ndarray, k: int, exclude: np.ndarray | None = None) -> KnnResult:
+        """All neighbours at once (memory: queries × k entries)."""
+        parts = list(self.chunks(queries, k, exclude))
+        kk = min(k, self.gallery.shape[0])
+        if not parts:
+            return KnnResult(np.empty((0, kk), np.int64), np.empty((0, kk), np.float32), self.backend)
+        return KnnResult(
+            np.concatenate([p.indices for p in parts]),
+            np.concatenate([p.distances for p in parts]),
+            self.backend,
+        )
+
+    def _torch_chunk(
+        self, q_np: np.ndarray, k: int, exclude: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            q = torch.from_numpy(q_np).to(self._device)
+            # ||g||² − 2 q·g, one fused BLAS call; ||q||² is added to the k kept values only.
+            partial = torch.addmm(self._g_sq.unsqueeze(0), q, self._g.T, beta=1.0, alpha=-2.0)
+            if exclude is not None:
+                rows = np.flatnonzero(exclude >= 0)
+                if rows.size:
+                    r = torch.from_numpy(rows).to(self._device)
+                    c = torch.from_numpy(exclude[rows]).to(self._device)
+                    partial[r, c] = float("inf")
+            values, indices = torch_topk_block(partial, k)
+            del partial
+            dist = (values + (q * q).sum(dim=1, keepdim=True)).clamp_min_(0.0)
+            missing = torch.isinf(values)
+            indices[missing] = -1
+            dist[missing] = float("inf")
+        return indices.cpu().numpy().astype(np.int64, copy=False), dist.cpu().numpy()
+
+
+def knn_search(
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    k: int,
+    *,
+    exclude: np.ndarray | None = None,
+    exclude_self: bool = False,
+    chunk_size: int | None = None,
+    device: str = "auto",
+) -> KnnResult:
+    """Exact k nearest gallery items of each query, nearest first, ties by gallery index.
+
+    ``exclude_self=True`` is the all-against-all case (queries *are* the gallery): query i never returns
+    gallery item i. It is a shorthand for ``exclude=arange(len(queries))``.
+    """
+    if exclude_self:
+        if exclude is not None:
+            raise ValueError("give either exclude or exclude_self, not both")
+        if len(queries) != len(gallery):
+            raise ValueError("exclude_self needs queries and gallery of the same length")
+        exclude = np.arange(len(queries), dtype=np.int64)
+    return ExactKnn(gallery, device=device, chunk_size=chunk_size).search(queries, k, exclude)

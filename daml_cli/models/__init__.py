@@ -1,0 +1,1 @@
+"""Networks: backbones (trunks), the embedding head, and the DAML generator."""

@@ -1,0 +1,104 @@
+"""A self-contained HTML page of retrieval results: one row per query, thumbnails inlined as base64 JPEG.
+
+The page needs no other file, so it can be moved, mailed or attached to a run. Hits are marked correct or
+incorrect (green ✓ / red ✗) when both the query's and the hit's labels are known; all text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+
+from daml_cli.atomic import atomic_write_text
+from daml_cli.report.results import QueryResult
+from daml_cli.report.thumbnails import THUMB_SIZE, load_thumbnail, resolve, to_data_uri
+
+_STYLE = f"""
+body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }}
+.query {{ display: flex; gap: 10px; align-items: flex-start; padding: 10px 0; border-bottom: 1px solid #ddd; }}
+figure {{ margin: 0; width: {THUMB_SIZE + 8}px; font-size: 11px; text-align: center; overflow-wrap: anywhere; }}
+figure img {{ width: {THUMB_SIZE}px; height: {THUMB_SIZE}px; object-fit: contain; background: #f4f4f4;
+             border: 4px solid #bbb; }}
+figure.probe img {{ border-color: #2f6fd0; }}
+figure.correct img {{ border-color: #2a9d3a; }}
+figure.incorrect img {{ border-color: #d0342c; }}
+.mark {{ font-weight: bold; }} .correct .mark {{ color: #2a9d3a; }} .incorrect .mark {{ color: #d0342c; }}
+.missing {{ color: #d0342c; }}
+"""
+
+
+def write_retrieval_html(
+    out_path: Path | str,
+    queries: Sequence[QueryResult],
+    root: Path | str | None = None,
+    title: str = "daml retrieval results",
+    score_name: str = "score",
+) -> Path:
+    """Write the page to `out_path` atomically and return it.
+
+    Relative image paths are resolved against `root`. `score_name` labels the scores in the captions
+    (e.g. "distance" for raw squared L2 distances, "similarity" for cosine scores).
+    """
+    cache: dict[Path, tuple[str, bool]] = {}
+
+    def thumb(path: str) -> tuple[str, bool]:
+        full = resolve(path, root)
+        if full not in cache:
+            image, found = load_thumbnail(full)
+            cache[full] = (to_data_uri(image), found)
+        return cache[full]
+
+    rows = [_query_row(query, thumb, score_name) for query in queries]
+    page = "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p>{_summary(queries)}</p>",
+        *rows,
+        "</body></html>",
+    ])
+    out_path = Path(out_path)
+    atomic_write_text(out_path, page + "\n")
+    return out_path
+
+
+def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], score_name: str) -> str:
+    uri, found = thumb(query.query_path)
+    label = "" if query.query_label is None else f"<br>label {query.query_label}"
+    parts = [
+        '<section class="query">',
+        f'<figure class="probe"><img src="{uri}" alt="query"><figcaption><b>query</b>{label}<br>'
+        f"{_path_caption(query.query_path, found)}</figcaption></figure>",
+    ]
+    for hit in query.results:
+        correct = query.is_correct(hit)
+        state = {True: "correct", False: "incorrect", None: "unknown"}[correct]
+        mark = {True: "✓", False: "✗", None: ""}[correct]
+        hit_uri, hit_found = thumb(hit.path)
+        hit_label = "" if hit.label is None else f" · label {hit.label}"
+        parts.append(
+            f'<figure class="hit {state}"><img src="{hit_uri}" alt="rank {hit.rank}"><figcaption>'
+            f'<span class="mark">{mark}</span> #{hit.rank}{hit_label}<br>{escape(score_name)} {hit.score:.4g}<br>'
+            f"{_path_caption(hit.path, hit_found)}</figcaption></figure>"
+        )
+    if not query.results:
+        parts.append("<p>no results</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _path_caption(path: str, found: bool) -> str:
+    name = escape(Path(path).name or path)
+    text = f'<span title="{escape(path, quote=True)}">{name}</span>'
+    return text if found else text + ' <span class="missing">(image not found)</span>'
+
+
+def _summary(queries: Sequence[QueryResult]) -> str:
+    judged = [q.is_correct(h) for q in queries for h in q.results]
+    known = [j for j in judged if j is not None]
+    text = f"{len(queries)} queries, {len(judged)} results shown"
+    if known:
+        text += f"; {sum(known)} of {len(known)} labelled results are the query's class ({sum(known) / len(known):.1%})"
+    return escape(text)

@@ -1,0 +1,1 @@
+"""Training: the loop, objectives (baseline and DAML), checkpoints, logs."""

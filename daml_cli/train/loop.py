@@ -1,0 +1,204 @@
+"""The training loop: P×K batches -> objective step -> logs, periodic validation, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from daml_cli import __version__
+from daml_cli.atomic import atomic_write_text
+from daml_cli.config.loading import dump_config
+from daml_cli.config.schema import RunConfig
+from daml_cli.config.validate import to_dict
+from daml_cli.data.dataset import ManifestDataset
+from daml_cli.data.manifest import Manifest, read_manifest
+from daml_cli.data.sampler import PKBatchSampler
+from daml_cli.data.splits import training_splits
+from daml_cli.data.transforms import preprocessing_spec, train_transform
+from daml_cli.errors import DamlError
+from daml_cli.inference.embedder import embed_paths
+from daml_cli.losses.registry import build_loss
+from daml_cli.metrics.evaluate import evaluate_embeddings
+from daml_cli.models.embedding import EmbeddingModel, build_model
+from daml_cli.train.checkpoint import load_checkpoint, save_checkpoint
+from daml_cli.train.device import resolve_device
+from daml_cli.train.objective import Objective, build_objective
+from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
+from daml_cli.train.run_dir import RunDir
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    best_metric: str
+    best_value: float | None
+    last_validation: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def dataset_dir(config: RunConfig) -> Path:
+    return Path(config.data.root) / config.data.dataset
+
+
+class Trainer:
+    """Holds everything a run needs; `run()` trains from the current step to `train.iterations`."""
+
+    def __init__(self, config: RunConfig, run_dir: Path, reporter: TrainReporter | None = None) -> None:
+        self.config = config
+        self.run_dir = RunDir(Path(run_dir))
+        self.reporter = reporter or SilentReporter()
+        self.device = resolve_device(config.device)
+        self.manifest: Manifest = read_manifest(dataset_dir(config))
+        self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
+        seed_everything(config.seed)
+        self.model: EmbeddingModel = build_model(config.model).to(self.device)
+        self.loss = build_loss(config.loss)
+        self.objective: Objective = build_objective(self.model, self.loss, config)
+        self.preprocessing = preprocessing_spec(config.data)
+        self.dataset = ManifestDataset(self.train_rows, self.manifest.root, train_transform(config.data))
+        self.sampler = PKBatchSampler(
+            self.dataset.labels.tolist(), config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed
+        )
+        self.step = 0
+        self.best_value: float | None = None
+        self.last_validation: dict[str, float] = {}
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def payload(self) -> dict[str, Any]:
+        return {
+            "daml_version": __version__,
+            "config": to_dict(self.config),
+            "preprocessing": self.preprocessing,
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "objective": self.objective.state_dict(),
+            "best": {"metric": self.config.train.select_metric, "value": self.best_value},
+            "rng": {"torch": torch.get_rng_state()},
+        }
+
+    def restore(self, path: Path) -> None:
+        payload = load_checkpoint(path)
+        try:
+            self.model.load_state_dict(payload["model"])
+            self.objective.load_state_dict(payload["objective"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise DamlError(f"checkpoint {path} does not match this run's model: {str(error).splitlines()[0]}") from None
+        self.step = int(payload["step"])
+        self.best_value = payload.get("best", {}).get("value")
+        if "rng" in payload:
+            torch.set_rng_state(payload["rng"]["torch"])
+
+    # -- validation --------------------------------------------------------------------------------
+    def validate(self) -> dict[str, float]:
+        if not self.val_rows:
+            return {}
+        paths = [self.manifest.root / row.path for row in self.val_rows]
+        embeddings = embed_paths(
+            self.model, paths, self.preprocessing, self.device, self.config.train.batch_size_eval, self.config.data.workers
+        )
+        labels = np.array([row.label for row in self.val_rows])
+        result = evaluate_embeddings(embeddings, labels, ks=self.config.eval.k, seed=self.config.seed)
+        return dict(result.metrics)
+
+    def evaluate_and_checkpoint(self, log: MetricsLog) -> None:
+        metrics = self.validate()
+        key = self.config.train.select_metric
+        is_best = False
+        if metrics:
+            if key not in metrics:
+                raise DamlError(f"'train.select_metric' is '{key}' but validation reports {', '.join(metrics)}")
+            value = metrics[key]
+            is_best = self.best_value is None or value > self.best_value
+            if is_best:
+                self.best_value = value
+            self.last_validation = metrics
+            log.write({"step": self.step, "phase": "val", **metrics, "best": is_best})
+            self.reporter.evaluation(self.step, metrics, is_best)
+        payload = self.payload()
+        save_checkpoint(self.run_dir.last, payload)
+        if is_best or not self.val_rows:
+            save_checkpoint(self.run_dir.best, payload)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        config = self.config
+        total = config.train.iterations
+        log = MetricsLog(self.run_dir.metrics)
+        if not self.val_rows:
+            self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
+        self.reporter.start(total, self.step)
+        started = time.perf_counter()
+        window_start, window_images = time.perf_counter(), 0
+        eval_every = config.train.eval_every
+        self.sampler.step = self.step
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_sampler=self.sampler,
+            num_workers=config.data.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=config.data.workers > 0,
+        )
+        batches = iter(loader)
+        while self.step < total:
+            images, labels = next(batches)
+            images, labels = images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+            terms = self.objective.train_step(images, labels, self.step)
+            self.step += 1
+            window_images += len(labels)
+            values = {name: float(value) for name, value in terms.items()}
+            if not math.isfinite(values["loss"]):
+                raise DamlError(
+                    f"the loss became {values['loss']} at step {self.step}",
+                    f"lower the learning rates; the last good checkpoint is {self.run_dir.last}",
+                )
+            elapsed = time.perf_counter() - window_start
+            rate = window_images / elapsed if elapsed > 0 else 0.0
+            self.reporter.step(self.step, values, rate)
+            for message in self.objective.drain_warnings():
+                self.reporter.warn(message)
+                log.write({"step": self.step, "phase": "warning", "message": message})
+            if self.step % config.train.log_every == 0 or self.step == total:
+                log.write({"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2)})
+                window_start, window_images = time.perf_counter(), 0
+            if (eval_every and self.step % eval_every == 0) or self.step == total:
+                self.evaluate_and_checkpoint(log)
+        self.reporter.finish()
+        return TrainResult(
+            run_dir=self.run_dir.root,
+            steps=self.step,
+            best_metric=config.train.select_metric,
+            best_value=self.best_value,
+            last_validation=self.last_validation,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def train(
+    config: RunConfig, run_dir: Path, resume: bool = False, preset: str | None = None, reporter: TrainReporter | None = None
+) -> TrainResult:
+    """Train a model into `run_dir` (new, or continued from its last.pt with `resume`)."""
+    run = RunDir(Path(run_dir))
+    if resume:
+        run.check_resumable()
+    else:
+        run.check_fresh()
+    trainer = Trainer(config, run.root, reporter)
+    run.checkpoints.mkdir(parents=True, exist_ok=True)
+    if resume:
+        trainer.restore(run.last)
+    atomic_write_text(run.config, dump_config(config, preset))
+    return trainer.run()

@@ -1,0 +1,82 @@
+"""What one training step optimises. The baseline objective is the plain base loss on real tuples.
+
+An objective owns its optimisers and performs the whole update, so variants with several networks and
+update schemes (DAML's generator, `joint` or `alternating`) plug into the same loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from daml_cli.config.schema import RunConfig
+from daml_cli.losses.base import TupleLoss
+from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
+
+
+class Objective(Protocol):
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """One update; returns detached scalar terms (``loss`` first) for logging."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def drain_warnings(self) -> list[str]:
+        """Warnings raised since the last call (e.g. DAML's collapse warning), for the loop to report."""
+
+
+def mining_generator(seed: int, step: int) -> torch.Generator:
+    """The RNG for tuple mining at `step`: derived from (seed, step) so resumed runs mine identically."""
+    return torch.Generator().manual_seed(seed * 7_919 + step + 1)
+
+
+def metric_optimizer(model: EmbeddingModel, config: RunConfig) -> torch.optim.Optimizer:
+    """Adam with separate learning rates for the trunk and the embedder."""
+    groups = [
+        {"params": list(model.trunk.parameters()), "lr": config.optim.lr_trunk, "name": "trunk"},
+        {"params": model.metric_parameters(), "lr": config.optim.lr_embedder, "name": "embedder"},
+    ]
+    return torch.optim.Adam(groups, weight_decay=config.optim.weight_decay)
+
+
+class BaselineObjective:
+    """Minimise the base loss (triplet, N-pair, lifted, contrastive) on real negatives."""
+
+    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> None:
+        self.model = model
+        self.loss = loss
+        self.config = config
+        self.optimizer = metric_optimizer(model, config)
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        self.model.train()
+        if self.config.model.freeze_bn:
+            freeze_batchnorm(self.model.trunk)
+        embeddings = self.model(images)
+        output = self.loss(embeddings, labels, mining_generator(self.config.seed, step))
+        self.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        self.optimizer.step()
+        terms = {"loss": output.loss.detach()}
+        terms.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
+        return terms
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def drain_warnings(self) -> list[str]:
+        return []
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def build_objective(model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> Objective:
+    """The baseline objective, or DAML's when `daml.enabled` is set."""
+    if config.daml.enabled:
+        from daml_cli.train.daml_objective import DamlObjective
+
+        return DamlObjective(model, loss, config)
+    return BaselineObjective(model, loss, config)

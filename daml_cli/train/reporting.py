@@ -1,0 +1,44 @@
+"""How the training loop tells the outside world about progress, without knowing about terminals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class TrainReporter(Protocol):
+    def start(self, total_steps: int, first_step: int) -> None: ...
+
+    def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None: ...
+
+    def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SilentReporter:
+    """Reports nothing (library use and tests)."""
+
+    def start(self, total_steps: int, first_step: int) -> None: ...
+
+    def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None: ...
+
+    def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class MetricsLog:
+    """Appends one JSON object per line to `metrics.jsonl`, flushed at once so a crash loses nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=False) + "\n")

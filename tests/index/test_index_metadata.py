@@ -1,0 +1,96 @@
+"""IndexMetadata: JSON round trip and strict validation of every field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from daml_cli.errors import IndexFileError
+from daml_cli.index.metadata import FORMAT_VERSION, IndexMetadata, sidecar_path
+
+
+def _metadata(**changes) -> IndexMetadata:
+    values = dict(index_type="ivfpq", index_params={"nlist": 4, "m": 2, "nbits": 4, "nprobe": 2}, dimension=8,
+                  count=3, paths=["a.jpg", "b/c.jpg", "é d.png"], labels=[0, 1, 1], root="/data/cub",
+                  checkpoint="runs/x/checkpoints/best.pt", checkpoint_sha256="0f" * 32,
+                  preprocessing={"resize": 256, "crop": 224, "mean": [0.5, 0.5, 0.5]})
+    values.update(changes)
+    return IndexMetadata(**values)
+
+
+def test_sidecar_path() -> None:
+    assert str(sidecar_path("out/gallery.faiss")) == "out/gallery.faiss.json"
+
+
+def test_json_round_trip() -> None:
+    original = _metadata()
+    text = original.to_json()
+    again = IndexMetadata.from_json(text)
+    assert again == original
+    assert json.loads(text)["format_version"] == FORMAT_VERSION and again.created == original.created
+    assert list(json.loads(text))[-2:] == ["paths", "labels"]
+
+
+def test_unlabelled_allowed() -> None:
+    assert IndexMetadata.from_json(_metadata(labels=None).to_json()).labels is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format_version": 2}, "unsupported format_version 2"),
+        ({"format_version": "1"}, "unsupported format_version"),
+        ({"index_type": "lsh"}, "index_type must be one of"),
+        ({"dimension": "8"}, "dimension must be a positive integer"),
+        ({"dimension": True}, "dimension must be a positive integer"),
+        ({"metric": "ip"}, "metric must be one of"),
+        ({"count": 4}, "has 3 paths but count is 4"),
+        ({"labels": [0, 1]}, "has 2 labels but count is 3"),
+        ({"labels": [0, 1, "x"]}, "labels must be a list of integers"),
+        ({"paths": ["a", "b", 3]}, "paths must be a list of strings"),
+        ({"checkpoint_sha256": "abc"}, "checkpoint_sha256 must be 64"),
+        ({"root": 5}, "root must be a string"),
+        ({"preprocessing": []}, "preprocessing must be an object"),
+        ({"index_params": {"nlist": [1]}}, "index_params must map"),
+    ],
+)
+def test_invalid_fields_refused(change: dict, message: str) -> None:
+    data = _metadata().to_dict()
+    data.update(change)
+    with pytest.raises(IndexFileError, match=message):
+        IndexMetadata.from_json(json.dumps(data))
+
+
+def test_missing_and_unknown_keys() -> None:
+    data = _metadata().to_dict()
+    del data["paths"]
+    with pytest.raises(IndexFileError, match="missing key.*paths"):
+        IndexMetadata.from_dict(data)
+    data = {**_metadata().to_dict(), "colour": "red"}
+    with pytest.raises(IndexFileError, match="unknown key.*colour"):
+        IndexMetadata.from_dict(data)
+
+
+def test_not_json_or_not_object() -> None:
+    with pytest.raises(IndexFileError, match="not valid JSON"):
+        IndexMetadata.from_json("{")
+    with pytest.raises(IndexFileError, match="expected a JSON object"):
+        IndexMetadata.from_json("[1, 2]")
+
+
+def test_constructor_validates() -> None:
+    with pytest.raises(IndexFileError, match="count"):
+        _metadata(count=2)
+
+
+def test_read_names_the_file(tmp_path) -> None:
+    index = tmp_path / "g.faiss"
+    with pytest.raises(IndexFileError, match="g.faiss.json is missing"):
+        IndexMetadata.read(index)
+    sidecar_path(index).write_bytes(b"\xff\xfe")
+    with pytest.raises(IndexFileError, match="not UTF-8"):
+        IndexMetadata.read(index)
+    sidecar_path(index).write_text(json.dumps({**_metadata().to_dict(), "count": 9}))
+    with pytest.raises(IndexFileError, match=r"metadata file .*g\.faiss\.json: has 3 paths"):
+        IndexMetadata.read(index)
