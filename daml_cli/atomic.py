@@ -10,6 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _default_mode(directory: bool) -> int:
+    """The permissions a plain open()/mkdir() would give under the current umask (mkstemp uses 0600/0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(final: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `final`; on success it is renamed onto `final`, on error removed.
@@ -23,6 +30,7 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode(directory=False))
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -55,6 +63,7 @@ def atomic_directory(final: Path | str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    os.chmod(tmp, _default_mode(directory=True))
     old: Path | None = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")

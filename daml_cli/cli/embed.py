@@ -21,15 +21,12 @@ def embed(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
     """Embed every image of a split with a trained model."""
-    from daml_cli.cli.progress import console, make_progress
+    from daml_cli.cli.progress import LazyBar, console
     from daml_cli.inference.embedding_job import embed_to_file
 
-    with make_progress() as progress:
-        task = progress.add_task("embed", total=None, status="")
+    with LazyBar("embed") as bar:
         summary = embed_to_file(
-            run, out, data_root, split, dataset, index, device,
-            on_batch=lambda n: progress.advance(task, n),
-            on_total=lambda total: progress.update(task, total=total),
+            run, out, data_root, split, dataset, index, device, on_batch=bar.advance, on_total=bar.total
         )
     console.print(f"wrote {summary.count} embeddings of dimension {summary.dimension} to {summary.out}")
     if summary.index is not None:

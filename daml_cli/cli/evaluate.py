@@ -38,18 +38,19 @@ def evaluate(
     """Evaluate retrieval and clustering quality on a class-disjoint split."""
     from daml_cli.atomic import atomic_write_text
     from daml_cli.cli.tables import metrics_table
-    from daml_cli.cli.progress import console
+    from daml_cli.cli.progress import LazyBar, console, results
     from daml_cli.inference.evaluation import evaluate_source
 
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
     ks = parse_int_list(k, "--k") if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
-    outcome = evaluate_source(
-        run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
-        metrics=wanted, device=device, seed=seed,
-    )
-    console.print(metrics_table(outcome.result.metrics, title=outcome.title))
+    with LazyBar("embed") as bar:
+        outcome = evaluate_source(
+            run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
+            metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total,
+        )
+    results.print(metrics_table(outcome.result.metrics, title=outcome.title))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress and status: stderr, so stdout stays clean for results
+results = Console()  # tables and other results
 
 
 def make_progress() -> Progress:
@@ -47,3 +48,28 @@ class RichTrainReporter:
 
     def finish(self) -> None:
         self.progress.stop()
+
+
+class LazyBar:
+    """A progress bar that appears only once the work's size is known, so early errors print alone."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.progress: Progress | None = None
+        self.task = None
+
+    def total(self, total: int) -> None:
+        self.progress = make_progress()
+        self.progress.start()
+        self.task = self.progress.add_task(self.description, total=total, status="")
+
+    def advance(self, amount: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, amount)
+
+    def __enter__(self) -> LazyBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()

@@ -43,10 +43,9 @@ def retrieve(
         ]
         typer.echo(json.dumps(payload, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from daml_cli.cli.progress import results as console
 
     for result in run.results:
         table = Table(title=f"query {result.query_path}")

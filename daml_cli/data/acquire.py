@@ -37,7 +37,7 @@ class Acquired:
 def _say(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False).print(message)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message)
 
 
 def warn(message: str) -> None:
@@ -57,8 +57,10 @@ def _describe(source: SourceFile) -> str:
 
 
 def _has_marker(names: Sequence[str], source: SourceFile) -> bool:
+    """True when a member is, or lies below, one of the file's marker paths (tar lists folders without '/')."""
     cleaned = [name[2:] if name.startswith("./") else name for name in names]
-    return any(name.startswith(marker) for name in cleaned for marker in source.markers)
+    bare = tuple(marker.rstrip("/") for marker in source.markers)
+    return any(name.startswith(source.markers) or name.rstrip("/") in bare for name in cleaned)
 
 
 def _member_names(path: Path) -> list[str] | None:

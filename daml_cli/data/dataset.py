@@ -7,21 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image, UnidentifiedImageError
-
 from daml_cli.data.manifest import ManifestRow
-from daml_cli.errors import DataError
-
-
-def open_rgb(path: Path) -> Image.Image:
-    """Open any image as RGB (grayscale, CMYK, palette and alpha included); a DataError naming the path."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except FileNotFoundError:
-        raise DataError(f"image {path} does not exist", "prepare the dataset again") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise DataError(f"cannot read image {path}: {error}") from None
+from daml_cli.data.images import load_rgb
 
 
 class ManifestDataset(torch.utils.data.Dataset):
@@ -38,4 +25,4 @@ class ManifestDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         row = self.rows[index]
-        return self.transform(open_rgb(self.root / row.path)), row.label
+        return self.transform(load_rgb(self.root / row.path)), row.label

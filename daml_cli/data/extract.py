@@ -9,6 +9,7 @@ renamed onto `dest` at the end, so an interrupted or refused extraction leaves n
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import tarfile
@@ -16,7 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from daml_cli.atomic import atomic_directory
@@ -53,19 +54,20 @@ def archive_format(path: Path) -> str | None:
     return None
 
 
-def safe_member_name(name: str) -> PurePosixPath | None:
+def safe_member_name(name: str) -> str | None:
     """The relative path a member may be written to, None for the archive root, or a ValueError saying why not.
 
-    Rules: no leading '/' or drive letter, no '..' component; '.' components and a trailing '/' are dropped.
+    Rules: no leading '/' or drive letter, no '..' component, no NUL; '.' components, repeated and trailing
+    '/' are dropped; a backslash counts as a separator (archives made on Windows).
     """
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":" and name[0].isalpha()):
         raise ValueError("has an absolute path")
-    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise ValueError("contains '..'")
     if "\x00" in name:
         raise ValueError("contains a NUL character")
-    return PurePosixPath(*parts) if parts else None
+    parts = [part for part in name.replace("\\", "/").split("/") if part and part != "."]
+    if ".." in parts:
+        raise ValueError("contains '..'")
+    return "/".join(parts) if parts else None
 
 
 def _refuse(archive: Path, name: str, why: str) -> UnsafeArchiveError:
@@ -77,7 +79,7 @@ def _refuse(archive: Path, name: str, why: str) -> UnsafeArchiveError:
 
 @dataclass(frozen=True)
 class _Member:
-    name: PurePosixPath
+    name: str  # normalised relative path, '/'-separated
     is_dir: bool
     size: int
     handle: object  # TarInfo or ZipInfo
@@ -125,18 +127,24 @@ def _corrupt(archive: Path, error: BaseException) -> CorruptArchiveError:
     )
 
 
-def _copy(source: IO[bytes], target: Path) -> None:
+def _copy(source: IO[bytes], target: str, size: int) -> None:
     with open(target, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
+        if size <= 4 * 1024 * 1024:
+            out.write(source.read())
+        else:
+            shutil.copyfileobj(source, out, 1024 * 1024)
 
 
 def _write_members(archive: Path, members: Iterator[_Member], open_member, root: Path, limits: ExtractLimits,
                    advance) -> int:
-    """Write each member below `root`, enforcing `limits` on the running totals; returns the file count."""
+    """Write each member below `root`, enforcing `limits` on the running totals; returns the member count.
+
+    Plain `os.path` strings are used on purpose: this loop runs once per image (120k times for SOP).
+    """
     total_bytes = 0
     count = 0
-    made: set[Path] = {root}
-    resolved_root = root.resolve()
+    base = os.path.realpath(root)
+    made: set[str] = {base}
     for member in members:
         count += 1
         total_bytes += member.size
@@ -150,18 +158,19 @@ def _write_members(archive: Path, members: Iterator[_Member], open_member, root:
                 f"archive {archive.name} expands to more than {limits.max_bytes:,} bytes; refusing to extract it",
                 "this is not the expected dataset archive (or a decompression bomb)",
             )
-        target = root.joinpath(*member.name.parts)
-        folder = target if member.is_dir else target.parent
+        target = os.path.join(base, *member.name.split("/"))
+        folder = target if member.is_dir else os.path.dirname(target)
         if folder not in made:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not folder.resolve().is_relative_to(resolved_root):  # defence in depth; names were checked
-                raise _refuse(archive, str(member.name), "points outside the target folder")
+            os.makedirs(folder, exist_ok=True)
+            real = os.path.realpath(folder)  # defence in depth: names were checked and no links are ever made
+            if real != base and not real.startswith(base + os.sep):
+                raise _refuse(archive, member.name, "points outside the target folder")
             made.add(folder)
         if not member.is_dir:
-            if target.is_dir():
-                raise _refuse(archive, str(member.name), "is both a folder and a file")
+            if target in made:
+                raise _refuse(archive, member.name, "is both a folder and a file")
             with open_member(member.handle) as source:
-                _copy(source, target)
+                _copy(source, target, member.size)
         advance(member)
     return count
 

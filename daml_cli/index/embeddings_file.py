@@ -92,6 +92,8 @@ def read_embeddings(path: Path | str) -> EmbeddingsFile:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"embeddings file {path} not found", "create it with `daml embed`")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not a readable .npz file (not a zip archive)", "re-create it with `daml embed`")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)

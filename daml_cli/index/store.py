@@ -195,8 +195,7 @@ def search(index: Any, queries: np.ndarray, k: int, use_gpu: bool | None = None)
     if matrix.shape[0] == 0:
         return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
     target = index
-    want_gpu = use_gpu if use_gpu is not None else True
-    if want_gpu and not _is_gpu_index(index) and isinstance(index, faiss.IndexFlatL2) and k <= GPU_MAX_K:
+    if use_gpu is not False and isinstance(index, faiss.IndexFlatL2) and k <= GPU_MAX_K:
         target = _flat_to_gpus(faiss, index)
     distances, ids = target.search(matrix, k)
     return np.asarray(distances, np.float32), np.asarray(ids, np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def evaluate_source(
     metrics: list[str],
     device: str = "auto",
     seed: int = 0,
+    on_batch: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> EvaluationOutcome:
     """Evaluate a run's model on a split, or a saved EMB.npz (which must carry labels)."""
     query_mask = gallery_mask = None
@@ -45,7 +48,7 @@ def evaluate_source(
         ks = ks or [1, 2, 4, 8]
     else:
         loaded = load_model(run, device)
-        embedded = embed_split(loaded, data_root, split, dataset)
+        embedded = embed_split(loaded, data_root, split, dataset, on_batch=on_batch, on_total=on_total)
         matrix, labels = embedded.embeddings, embedded.labels
         query_mask, gallery_mask = embedded.query_mask, embedded.gallery_mask
         title = f"{loaded.checkpoint.name} on {dataset or loaded.config.data.dataset}/{split}"

@@ -56,8 +56,13 @@ class RetrievalRun:
     checkpoint: Path
 
 
-def retrieve(queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto") -> RetrievalRun:
-    """Top-`k` gallery images for each query, using the model the index metadata names."""
+def retrieve(
+    queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto", query_labels: Sequence[int] | None = None
+) -> RetrievalRun:
+    """Top-`k` gallery images for each query, using the model the index metadata names.
+
+    `query_labels` (one per expanded query, when known) lets reports mark results correct or not.
+    """
     paths = expand_queries(queries)
     metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
     if metadata is None:
@@ -70,5 +75,5 @@ def retrieve(queries: Sequence[Path], index_path: Path, k: int = 10, device: str
     distances, ids = search(index, embeddings, k)
     scores = similarity_scores(distances, loaded.model.normalize)
     gallery = [gallery_path(metadata, p) for p in metadata.paths]
-    results = query_results_from_search([str(p) for p in paths], None, scores, ids, gallery, metadata.labels)
+    results = query_results_from_search([str(p) for p in paths], query_labels, scores, ids, gallery, metadata.labels)
     return RetrievalRun(results, metadata, loaded.checkpoint)

@@ -16,28 +16,16 @@ import torch
 from daml_cli.config.schema import LossConfig
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import safe_sqrt, squared_euclidean
-from daml_cli.losses.inputs import empty_loss, resolve_negatives
+from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt, squared_euclidean
+from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, positive_mask, random_pick, same_label_mask, unordered_pairs
 
 
-def contrastive_terms(
-    pos_a: torch.Tensor,
-    pos_b: torch.Tensor,
-    neg_a: torch.Tensor,
-    neg_b: torch.Tensor,
-    margin: float,
-    squared: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two sums of the contrastive loss: ``(Σ_pos D², Σ_neg [α − D²]_+)``, rows paired index-wise.
-
-    With ``squared=False`` D replaces D² in both. The loss is their total over the number of pairs.
-    """
-    d_pos = squared_euclidean(pos_a, pos_b)
-    d_neg = squared_euclidean(neg_a, neg_b)
+def contrastive_sums(d_pos_sq: torch.Tensor, d_neg_sq: torch.Tensor, margin: float, squared: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(Σ_pos d, Σ_neg [α − d]_+)`` from squared pair distances; d = D² if `squared` else D (safe sqrt)."""
     if not squared:
-        d_pos, d_neg = safe_sqrt(d_pos), safe_sqrt(d_neg)
-    return d_pos.sum(), torch.relu(margin - d_neg).sum()
+        d_pos_sq, d_neg_sq = safe_sqrt(d_pos_sq), safe_sqrt(d_neg_sq)
+    return d_pos_sq.sum(), torch.relu(margin - d_neg_sq).sum()
 
 
 def contrastive(
@@ -52,7 +40,7 @@ def contrastive(
     total = pos_a.shape[0] + neg_a.shape[0]
     if total == 0:
         return empty_loss(pos_a, pos_b, neg_a, neg_b)
-    pos_sum, neg_sum = contrastive_terms(pos_a, pos_b, neg_a, neg_b, margin, squared)
+    pos_sum, neg_sum = contrastive_sums(squared_euclidean(pos_a, pos_b), squared_euclidean(neg_a, neg_b), margin, squared)
     return (pos_sum + neg_sum) / total
 
 
@@ -104,10 +92,9 @@ class ContrastiveLoss(TupleLoss):
         if len(tuples) == 0:
             zero = empty_loss(embeddings, negatives)
             return LossOutput(zero, {"contrastive_pos": zero, "contrastive_neg": zero}, 0)
-        negative = resolve_negatives(embeddings, self.negative_slots(tuples), negatives)
-        pos_sum, neg_sum = contrastive_terms(
-            embeddings[tuples.pos_a], embeddings[tuples.pos_b], embeddings[tuples.anchor], negative, self.margin, self.squared
-        )
+        distances = pairwise_squared_euclidean(embeddings, embeddings)
+        d_neg_sq = slot_squared_distances(embeddings, distances, self.negative_slots(tuples), negatives)
+        pos_sum, neg_sum = contrastive_sums(distances[tuples.pos_a, tuples.pos_b], d_neg_sq, self.margin, self.squared)
         total = len(tuples)
         terms = {"contrastive_pos": pos_sum / total, "contrastive_neg": neg_sum / total}
         return LossOutput((pos_sum + neg_sum) / total, terms, total)

@@ -15,8 +15,8 @@ import torch
 from daml_cli.config.schema import LossConfig
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import euclidean
-from daml_cli.losses.inputs import empty_loss, resolve_negatives
+from daml_cli.losses.distances import euclidean, pairwise_squared_euclidean, safe_sqrt
+from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, random_subset, same_label_mask, unordered_pairs
 
 
@@ -32,6 +32,19 @@ def grouped_logsumexp(values: torch.Tensor, group: torch.Tensor, num_groups: int
     return torch.log(sums) + peak
 
 
+def lifted_from_distances(pair_dist: torch.Tensor, slot_dist: torch.Tensor, slot_pair: torch.Tensor, margin: float) -> torch.Tensor:
+    """``1/(2|P|) Σ_p [log Σ_{s ∈ p} exp(α − slot_dist_s) + pair_dist_p]_+²`` from plain distances.
+
+    `pair_dist` (P,) holds ``D(x_i, x_j)`` of each positive pair; slot s, with distance `slot_dist_s`
+    between its anchor and its negative, belongs to pair ``slot_pair_s``.
+    """
+    num_pairs = pair_dist.shape[0]
+    if num_pairs == 0:
+        return empty_loss(pair_dist, slot_dist)
+    per_pair = grouped_logsumexp(margin - slot_dist, slot_pair, num_pairs) + pair_dist
+    return torch.relu(per_pair).pow(2).sum() / (2 * num_pairs)
+
+
 def lifted_structure(
     pair_i: torch.Tensor,
     pair_j: torch.Tensor,
@@ -45,12 +58,7 @@ def lifted_structure(
     `pair_i`, `pair_j` (P, D) are the positive pairs' embeddings; slot s contributes ``α − D(slot_anchor_s,
     slot_negative_s)`` to the log-sum-exp of pair ``slot_pair_s``. D is the plain (non-squared) distance.
     """
-    num_pairs = pair_i.shape[0]
-    if num_pairs == 0:
-        return empty_loss(pair_i, pair_j, slot_anchor, slot_negative)
-    logits = margin - euclidean(slot_anchor, slot_negative)
-    per_pair = grouped_logsumexp(logits, slot_pair, num_pairs) + euclidean(pair_i, pair_j)
-    return torch.relu(per_pair).pow(2).sum() / (2 * num_pairs)
+    return lifted_from_distances(euclidean(pair_i, pair_j), euclidean(slot_anchor, slot_negative), slot_pair, margin)
 
 
 @dataclass(frozen=True)
@@ -110,13 +118,8 @@ class LiftedLoss(TupleLoss):
         if len(tuples) == 0:
             zero = empty_loss(embeddings, negatives)
             return LossOutput(zero, {"lifted": zero}, 0)
-        negative = resolve_negatives(embeddings, self.negative_slots(tuples), negatives)
-        loss = lifted_structure(
-            embeddings[tuples.pair_i],
-            embeddings[tuples.pair_j],
-            embeddings[tuples.anchor],
-            negative,
-            tuples.slot_pair,
-            self.margin,
-        )
+        distances = pairwise_squared_euclidean(embeddings, embeddings)
+        pair_dist = safe_sqrt(distances[tuples.pair_i, tuples.pair_j])
+        slot_dist = safe_sqrt(slot_squared_distances(embeddings, distances, self.negative_slots(tuples), negatives))
+        loss = lifted_from_distances(pair_dist, slot_dist, tuples.slot_pair, self.margin)
         return LossOutput(loss, {"lifted": loss}, len(tuples))

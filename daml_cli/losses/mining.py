@@ -48,6 +48,8 @@ def random_pick(mask: torch.Tensor, rng: torch.Generator | None) -> tuple[torch.
 
     Returns ``(column, has_any)``: ``column[m]`` is meaningless where ``has_any[m]`` is false.
     """
+    if mask.shape[1] == 0:
+        return torch.zeros(mask.shape[0], dtype=torch.long, device=mask.device), mask.any(dim=1)
     scores = random_scores(tuple(mask.shape), rng, mask.device).masked_fill(~mask, -1.0)
     return scores.argmax(dim=1), mask.any(dim=1)
 

@@ -15,22 +15,30 @@ import torch
 from daml_cli.config.schema import LossConfig
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.inputs import empty_loss, resolve_negatives
+from daml_cli.losses.inputs import check_negatives, empty_loss
+
+
+def npair_from_similarities(s_ap: torch.Tensor, s_an: torch.Tensor) -> torch.Tensor:
+    """``(1/N) Σ_i log(1 + Σ_j exp(s_an[i, j] − s_ap[i]))`` for s_ap (N,) and s_an (N, N−1).
+
+    Evaluated as a log-sum-exp over ``[0, z_i1, …]`` so large similarities do not overflow.
+    """
+    logits = torch.cat([torch.zeros_like(s_ap).unsqueeze(1), s_an - s_ap.unsqueeze(1)], dim=1)
+    return torch.logsumexp(logits, dim=1).mean()
 
 
 def npair_mc(anchor: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
     """``(1/N) Σ_i log(1 + Σ_{j≠i} exp(s(a_i, n_ij) − s(a_i, p_i)))`` with ``s(u, v) = uᵀv``.
 
     `anchor` and `positive` are (N, D); `negatives` is (N(N−1), D) in slot order (i-major, j ≠ i
-    ascending). Evaluated as a log-sum-exp over ``[0, z_i1, …]`` so large similarities do not overflow.
+    ascending).
     """
     n = anchor.shape[0]
     if n < 2:
         return empty_loss(anchor, positive, negatives)
     s_ap = (anchor * positive).sum(dim=1)
     s_an = (anchor.repeat_interleave(n - 1, dim=0) * negatives).sum(dim=1).view(n, n - 1)
-    logits = torch.cat([torch.zeros_like(s_ap).unsqueeze(1), s_an - s_ap.unsqueeze(1)], dim=1)
-    return torch.logsumexp(logits, dim=1).mean()
+    return npair_from_similarities(s_ap, s_an)
 
 
 def embedding_l2(anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
@@ -91,8 +99,13 @@ class NPairLoss(TupleLoss):
         if len(tuples) < 2:
             zero = empty_loss(embeddings, negatives)
             return LossOutput(zero, {"npair": zero, "l2_reg": zero}, 0)
-        negative = resolve_negatives(embeddings, self.negative_slots(tuples), negatives)
+        n = len(tuples)
         anchor, positive = embeddings[tuples.anchor], embeddings[tuples.positive]
-        main = npair_mc(anchor, positive, negative)
+        if negatives is None:  # the real negatives are the other classes' positives: one N×N product
+            similarity = anchor @ positive.T
+            off_diagonal = ~torch.eye(n, dtype=torch.bool, device=similarity.device)
+            main = npair_from_similarities(similarity.diagonal(), similarity[off_diagonal].view(n, n - 1))
+        else:
+            main = npair_mc(anchor, positive, check_negatives(embeddings, self.negative_slots(tuples), negatives))
         penalty = self.l2_reg * embedding_l2(anchor, positive)
-        return LossOutput(main + penalty, {"npair": main, "l2_reg": penalty}, len(tuples))
+        return LossOutput(main + penalty, {"npair": main, "l2_reg": penalty}, n)

@@ -15,10 +15,17 @@ from daml_cli.config.schema import LossConfig, TripletStrategy
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
 from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt, squared_euclidean
-from daml_cli.losses.inputs import empty_loss, resolve_negatives
+from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, ordered_positive_pairs, random_pick, random_subset
 
 STRATEGIES: tuple[str, ...] = get_args(TripletStrategy)
+
+
+def triplet_hinge(d_ap_sq: torch.Tensor, d_an_sq: torch.Tensor, margin: float, squared: bool = True) -> torch.Tensor:
+    """Per-tuple ``[d_ap − d_an + α]_+`` from squared distances; d = D² if `squared` else D (safe sqrt)."""
+    if not squared:
+        d_ap_sq, d_an_sq = safe_sqrt(d_ap_sq), safe_sqrt(d_an_sq)
+    return torch.relu(d_ap_sq - d_an_sq + margin)
 
 
 def triplet_margin(
@@ -31,11 +38,7 @@ def triplet_margin(
     """
     if anchor.shape[0] == 0:
         return empty_loss(anchor, positive, negative)
-    d_ap = squared_euclidean(anchor, positive)
-    d_an = squared_euclidean(anchor, negative)
-    if not squared:
-        d_ap, d_an = safe_sqrt(d_ap), safe_sqrt(d_an)
-    return torch.relu(d_ap - d_an + margin).mean()
+    return triplet_hinge(squared_euclidean(anchor, positive), squared_euclidean(anchor, negative), margin, squared).mean()
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class TripletLoss(TupleLoss):
         has_negative = neg[anchor].any(dim=1)
         anchor, positive = anchor[has_negative], positive[has_negative]
         candidates = neg[anchor]  # (M, B): valid negatives of each pair's anchor
+        if anchor.numel() == 0:
+            return TripletTuples(anchor, positive, anchor.clone())
         if self.strategy == "all":
             pair, negative = candidates.nonzero(as_tuple=True)
             return TripletTuples(anchor[pair], positive[pair], negative)
@@ -136,12 +141,10 @@ class TripletLoss(TupleLoss):
         if len(tuples) == 0:
             zero = empty_loss(embeddings, negatives)
             return LossOutput(zero, {"triplet": zero, "active_fraction": zero.detach()}, 0)
-        negative = resolve_negatives(embeddings, self.negative_slots(tuples), negatives)
-        anchor, positive = embeddings[tuples.anchor], embeddings[tuples.positive]
-        loss = triplet_margin(anchor, positive, negative, self.margin, self.squared)
-        with torch.no_grad():
-            d_ap, d_an = squared_euclidean(anchor, positive), squared_euclidean(anchor, negative)
-            if not self.squared:
-                d_ap, d_an = safe_sqrt(d_ap), safe_sqrt(d_an)
-            active = (d_ap - d_an + self.margin > 0).to(loss.dtype).mean()
+        distances = pairwise_squared_euclidean(embeddings, embeddings)
+        d_ap_sq = distances[tuples.anchor, tuples.positive]
+        d_an_sq = slot_squared_distances(embeddings, distances, self.negative_slots(tuples), negatives)
+        hinge = triplet_hinge(d_ap_sq, d_an_sq, self.margin, self.squared)
+        loss = hinge.mean()
+        active = (hinge.detach() > 0).to(loss.dtype).mean()
         return LossOutput(loss, {"triplet": loss, "active_fraction": active}, len(tuples))

@@ -12,13 +12,40 @@ from dataclasses import dataclass
 import numpy as np
 
 
+KMEANSPP_MAX_WORK = 2e9  # n · k · d up to which "auto" seeds with k-means++ (seconds on 2 cores)
+
+
 @dataclass(frozen=True)
 class KMeansResult:
-    """Cluster id of each item, the final k-means objective (sum of squared distances) and who computed it."""
+    """Cluster id of each item, the final k-means objective (sum of squared distances) and how it was run."""
 
     assignments: np.ndarray
     objective: float
     backend: str
+    init: str
+
+
+def kmeans_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre is drawn with probability
+    proportional to its squared distance ``D(x)²`` to the nearest centre chosen so far. Cost O(n·k·d)."""
+    n = x.shape[0]
+    sq = np.einsum("ij,ij->i", x, x)
+    chosen = np.empty(k, dtype=np.int64)
+    chosen[0] = rng.integers(n)
+    d2 = np.maximum(sq - 2.0 * (x @ x[chosen[0]]) + sq[chosen[0]], 0.0).astype(np.float64)
+    d2[chosen[0]] = 0.0
+    for i in range(1, k):
+        total = d2.sum()
+        if total > 0:
+            c = int(np.searchsorted(np.cumsum(d2), rng.random() * total, side="right"))
+            c = min(c, n - 1)
+        else:  # every point sits on a centre: take any point not chosen yet
+            free = np.setdiff1d(np.arange(n), chosen[:i])
+            c = int(free[rng.integers(free.size)])
+        chosen[i] = c
+        np.minimum(d2, np.maximum(sq - 2.0 * (x @ x[c]) + sq[c], 0.0), out=d2)
+        d2[c] = 0.0
+    return x[chosen]
 
 
 def kmeans(
@@ -28,14 +55,19 @@ def kmeans(
     seed: int = 0,
     niter: int = 20,
     nredo: int = 3,
+    init: str = "auto",
     use_gpu: bool = False,
 ) -> KMeansResult:
-    """Lloyd k-means, restarted ``nredo`` times; the run with the lowest objective wins.
+    """Lloyd k-means, restarted ``nredo`` times; the run with the lowest final objective wins.
 
-    FAISS (``faiss.Kmeans``) when importable: seeded, exactly ``niter`` iterations per run, every point used
-    for training (no subsampling, no "too few points" warning). Without FAISS: scikit-learn
-    ``KMeans(random_state=seed, n_init=nredo, max_iter=niter)``. Results depend on the backend and, for
-    FAISS, may differ in the last digits with the thread count; the seed fixes them otherwise.
+    FAISS (``faiss.Kmeans``) when importable: exactly ``niter`` iterations per run, every point used for
+    training (no subsampling, no "too few points" warning). ``init``: ``"k-means++"`` seeds each run with
+    ``kmeans_plus_plus`` (seed ``seed + run``), ``"random"`` with FAISS's own seeded choice of k distinct
+    points, ``"auto"`` picks k-means++ when ``n·k·d ≤ KMEANSPP_MAX_WORK`` (CUB, Cars), else random (SOP:
+    k-means++ would cost minutes there). Random seeding often merges two well-separated groups and splits
+    another; k-means++ rarely does. Without FAISS: scikit-learn ``KMeans(random_state=seed, n_init=nredo,
+    max_iter=niter)`` (k-means++ seeding). Results depend on the backend and, for FAISS, may change in the
+    last digits with the thread count; otherwise the seed fixes them.
     """
     data = np.ascontiguousarray(x, dtype=np.float32)
     n = data.shape[0]
@@ -43,32 +75,42 @@ def kmeans(
         raise ValueError(f"n_clusters must lie in 1..{n}, got {n_clusters}")
     if niter < 1 or nredo < 1:
         raise ValueError("niter and nredo must be >= 1")
+    if init not in ("auto", "k-means++", "random"):
+        raise ValueError(f"init must be auto, k-means++ or random, got {init!r}")
+    if init == "auto":
+        init = "k-means++" if n * n_clusters * data.shape[1] <= KMEANSPP_MAX_WORK else "random"
     try:
         import faiss
     except ImportError:
         faiss = None
-    if faiss is not None:
-        gpu = bool(use_gpu and faiss.get_num_gpus() > 0)
-        km = faiss.Kmeans(
-            data.shape[1],
-            n_clusters,
-            niter=niter,
-            nredo=nredo,
-            seed=seed,
-            gpu=gpu,
-            verbose=False,
-            min_points_per_centroid=1,
-            max_points_per_centroid=max(n, 1),
-        )
-        km.train(data)
-        dist, assign = km.index.search(data, 1)
-        return KMeansResult(assign[:, 0].astype(np.int64), float(dist.sum(dtype=np.float64)),
-                            "faiss-gpu" if gpu else "faiss-cpu")
-    from sklearn.cluster import KMeans
+    if faiss is None:
+        from sklearn.cluster import KMeans
 
-    model = KMeans(n_clusters=n_clusters, random_state=seed, n_init=nredo, max_iter=niter)
-    assign = model.fit_predict(data)
-    return KMeansResult(assign.astype(np.int64), float(model.inertia_), "sklearn")
+        model = KMeans(n_clusters=n_clusters, random_state=seed, n_init=nredo, max_iter=niter)
+        assign = model.fit_predict(data)
+        return KMeansResult(assign.astype(np.int64), float(model.inertia_), "sklearn", "k-means++")
+
+    gpu = bool(use_gpu and faiss.get_num_gpus() > 0)
+    backend = "faiss-gpu" if gpu else "faiss-cpu"
+
+    def run(run_seed: int, runs: int, start: np.ndarray | None) -> tuple[float, np.ndarray]:
+        km = faiss.Kmeans(data.shape[1], n_clusters, niter=niter, nredo=runs, seed=run_seed, gpu=gpu,
+                          verbose=False, min_points_per_centroid=1, max_points_per_centroid=max(n, 1))
+        km.train(data, init_centroids=start)
+        dist, assign = km.index.search(data, 1)
+        return float(dist.sum(dtype=np.float64)), assign[:, 0].astype(np.int64)
+
+    if init == "random":
+        objective, assign = run(seed, nredo, None)
+        return KMeansResult(assign, objective, backend, init)
+    best: tuple[float, np.ndarray] | None = None
+    for r in range(nredo):
+        start = kmeans_plus_plus(data, n_clusters, np.random.default_rng(seed + r)).astype(np.float32)
+        found = run(seed + r, 1, start)
+        if best is None or found[0] < best[0]:
+            best = found
+    assert best is not None
+    return KMeansResult(best[1], best[0], backend, init)
 
 
 @dataclass(frozen=True)

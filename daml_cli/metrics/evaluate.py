@@ -110,6 +110,11 @@ def _mask(mask: np.ndarray | None, n: int, name: str) -> np.ndarray:
     return np.flatnonzero(m).astype(np.int64)
 
 
+def _rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``x[rows]``, without the copy when ``rows`` is every row in order (the all-against-all case)."""
+    return x if rows.size == x.shape[0] and bool(np.all(rows == np.arange(x.shape[0]))) else x[rows]
+
+
 def evaluate_embeddings(
     embeddings: np.ndarray,
     labels: np.ndarray,
@@ -158,13 +163,13 @@ def evaluate_embeddings(
         r = r_all[valid]
         k = max(k_list[-1] if "recall" in wanted else 1,
                 int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
-        searcher = ExactKnn(emb[g_rows], device=backend, chunk_size=chunk_size)
+        searcher = ExactKnn(_rows(emb, g_rows), device=backend, chunk_size=chunk_size)
         g_codes = codes[g_rows]
         hits = dict.fromkeys(k_list, 0)
         ap_sum = rp_sum = 0.0
         t_knn = t_ret = 0.0
         t0 = time.perf_counter()
-        for chunk in searcher.chunks(emb[vq], k, self_pos[valid]):
+        for chunk in searcher.chunks(_rows(emb, vq), k, self_pos[valid]):
             t1 = time.perf_counter()
             t_knn += t1 - t0
             rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
@@ -197,10 +202,10 @@ def evaluate_embeddings(
         n_classes = int(np.unique(item_codes).size)
         t0 = time.perf_counter()
         use_gpu = device in ("auto", "cuda", "faiss-gpu") and faiss_gpu_count() > 0
-        km = clustering.kmeans(emb[items], n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
+        km = clustering.kmeans(_rows(emb, items), n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
                                use_gpu=use_gpu)
         seconds["kmeans"] = time.perf_counter() - t0
-        details.update({"kmeans_backend": km.backend, "kmeans_k": n_classes, "kmeans_seed": seed,
+        details.update({"kmeans_backend": km.backend, "kmeans_init": km.init, "kmeans_k": n_classes, "kmeans_seed": seed,
                         "kmeans_niter": kmeans_niter, "kmeans_nredo": kmeans_nredo,
                         "kmeans_objective": km.objective})
         if "nmi" in wanted:

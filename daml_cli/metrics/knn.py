@@ -115,11 +115,15 @@ def _as_float32(x: np.ndarray, name: str) -> np.ndarray:
 def order_by_distance_then_index(
     values: torch.Tensor, indices: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sort each row by (value, index): a stable sort on index, then a stable sort on value."""
-    order = torch.argsort(indices, dim=1, stable=True)
-    values, indices = values.gather(1, order), indices.gather(1, order)
-    order = torch.argsort(values, dim=1, stable=True)
-    return values.gather(1, order), indices.gather(1, order)
+    """Sort each row by (value, index). Rows already sorted by value only need work where values tie."""
+    tied = torch.nonzero((values[:, 1:] == values[:, :-1]).any(dim=1)).flatten()
+    if tied.numel():
+        v, i = values[tied], indices[tied]
+        order = torch.argsort(i, dim=1, stable=True)  # stable sort on index, then stable sort on value
+        v, i = v.gather(1, order), i.gather(1, order)
+        order = torch.argsort(v, dim=1, stable=True)
+        values[tied], indices[tied] = v.gather(1, order), i.gather(1, order)
+    return values, indices
 
 
 def torch_topk_block(
@@ -127,16 +131,20 @@ def torch_topk_block(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The k smallest entries of each row of ``partial``, ties at the k-th place going to the lower index.
 
-    ``torch.topk`` picks an arbitrary subset among values equal to the k-th smallest. Rows where more entries
-    than were picked equal that boundary value are redone with a full stable sort (rare: it needs exact ties).
+    ``torch.topk`` picks an arbitrary subset among values equal to the k-th smallest. It is asked for k + 1
+    values: when the (k+1)-th is larger than the k-th the k kept entries are the only possible choice;
+    otherwise the row is redone with a full stable sort (rare: it needs an exact tie at the k-th place).
     """
-    values, indices = torch.topk(partial, k, dim=1, largest=False, sorted=True)
-    boundary = values[:, -1:]
-    ambiguous = torch.nonzero((partial <= boundary).sum(dim=1) > k).flatten()
-    if ambiguous.numel():
-        s_values, s_indices = torch.sort(partial[ambiguous], dim=1, stable=True)
-        values[ambiguous] = s_values[:, :k]
-        indices[ambiguous] = s_indices[:, :k]
+    width = partial.shape[1]
+    kk = min(k + 1, width)
+    values, indices = torch.topk(partial, kk, dim=1, largest=False, sorted=True)
+    if kk > k:
+        ambiguous = torch.nonzero(values[:, k] == values[:, k - 1]).flatten()
+        values, indices = values[:, :k].contiguous(), indices[:, :k].contiguous()
+        if ambiguous.numel():
+            s_values, s_indices = torch.sort(partial[ambiguous], dim=1, stable=True)
+            values[ambiguous] = s_values[:, :k]
+            indices[ambiguous] = s_indices[:, :k]
     return order_by_distance_then_index(values, indices)
 
 

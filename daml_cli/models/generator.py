@@ -1,4 +1,8 @@
-"""The DAML hard-negative generator: ``x̃⁻ = G([x⁻; x; x⁺])`` in the feature space of the metric model."""
+"""The DAML hard-negative generator: ``x̃⁻ = G([x⁻; x; x⁺])`` in the feature space of the metric model.
+
+The generator only exists during training (its weights travel in the objective's state for resuming); the
+embedding model used at test time does not contain it.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +10,71 @@ import torch
 from torch import nn
 
 
+def mlp3(feature_dim: int, hidden: int) -> nn.Sequential:
+    """Three linear layers, ``3F -> H -> H -> F``, with BatchNorm + ReLU after the first two.
+
+    The spec's recommended layout (GeDML's "three-layer perceptron"). The output layer is plain linear, so a
+    synthetic negative can be any feature vector, not only one in the positive orthant.
+    """
+    return nn.Sequential(
+        nn.Linear(3 * feature_dim, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, feature_dim),
+    )
+
+
+def official(feature_dim: int, hidden: int) -> nn.Sequential:
+    """The authors' Chainer generator, ``Linear(3F -> H) -> ReLU -> Linear(H -> F)``, weights ~ N(0, 0.02).
+
+    The Chainer code ends with one more ReLU; the spec (§2) calls that a quirk and does not copy it, since
+    the official features are L2-normalised and have negative coordinates a final ReLU could never reach.
+    """
+    net = nn.Sequential(nn.Linear(3 * feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, feature_dim))
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            nn.init.zeros_(layer.bias)
+    return net
+
+
+LAYOUTS = {"mlp3": mlp3, "official": official}
+
+
 class HardNegativeGenerator(nn.Module):
     """Maps the concatenated features of (negative, anchor, positive) to one synthetic negative feature.
 
-    Layouts:
-    - ``mlp3`` (default; the three-layer perceptron of the GeDML reading of the paper): Linear -> BatchNorm ->
-      ReLU, twice, then a Linear output layer of the feature width. The output is left unconstrained so
-      synthetics can reach any feature a real image can produce.
-    - ``official`` (the authors' Chainer code): Linear(3F -> H) -> ReLU -> Linear(H -> F) -> ReLU, weights
-      drawn from N(0, 0.02).
+    `layout` is ``mlp3`` (default) or ``official`` (see the functions of the same names); `hidden_dim` 0
+    means the feature width, as in GeDML's 3072 -> 1024 -> 1024 -> 1024 for GoogLeNet.
     """
 
     def __init__(self, feature_dim: int, hidden_dim: int = 0, layout: str = "mlp3") -> None:
         super().__init__()
-        hidden = hidden_dim or feature_dim
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown generator layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+        if feature_dim < 1 or hidden_dim < 0:
+            raise ValueError(f"generator widths must be positive, got feature {feature_dim}, hidden {hidden_dim}")
         self.feature_dim = feature_dim
-        if layout == "mlp3":
-            self.net = nn.Sequential(
-                nn.Linear(3 * feature_dim, hidden),
-                nn.BatchNorm1d(hidden),
-                nn.ReLU(inplace=True),
-                nn.Linear(hidden, hidden),
-                nn.BatchNorm1d(hidden),
-                nn.ReLU(inplace=True),
-                nn.Linear(hidden, feature_dim),
-            )
-        elif layout == "official":
-            self.net = nn.Sequential(
-                nn.Linear(3 * feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, feature_dim), nn.ReLU()
-            )
-            for layer in self.net:
-                if isinstance(layer, nn.Linear):
-                    nn.init.normal_(layer.weight, 0.0, 0.02)
-                    nn.init.zeros_(layer.bias)
-        else:
-            raise ValueError(f"unknown generator layout {layout!r}")
+        self.layout = layout
+        self.net = LAYOUTS[layout](feature_dim, hidden_dim or feature_dim)
 
     def forward(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([negative, anchor, positive], dim=1))
+        """``x̃⁻ = G([x⁻; x; x⁺])`` row by row: three (N, F) inputs, one (N, F) output."""
+        inputs = torch.cat([negative, anchor, positive], dim=1)
+        if self.training and inputs.shape[0] == 1:
+            return self._single_row(inputs)
+        return self.net(inputs)
+
+    def _single_row(self, inputs: torch.Tensor) -> torch.Tensor:
+        """BatchNorm cannot take batch statistics from one row; use its running statistics for this call."""
+        norms = [m for m in self.net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for module in norms:
+            module.eval()
+        try:
+            return self.net(inputs)
+        finally:
+            for module in norms:
+                module.train()

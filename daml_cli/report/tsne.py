@@ -19,6 +19,7 @@ from daml_cli.index.vectors import as_embedding_matrix, as_label_vector
 MIN_POINTS = 4
 PCA_DIMENSIONS = 50
 MAX_LEGEND_CLASSES = 30
+EXACT_MAX_POINTS = 300  # below this exact t-SNE (plain numpy) beats Barnes-Hut's OpenMP start-up costs
 
 
 def class_colours(count: int) -> list[tuple[int, int, int]]:
@@ -31,8 +32,11 @@ def class_colours(count: int) -> list[tuple[int, int, int]]:
     return colours
 
 
-def tsne_coordinates(embeddings: np.ndarray, seed: int = 0) -> np.ndarray:
-    """2-D t-SNE coordinates (N×2) of N×D embeddings, PCA-reduced to 50 dimensions first when D > 50."""
+def tsne_coordinates(embeddings: np.ndarray, seed: int = 0, max_iter: int = 1000) -> np.ndarray:
+    """2-D t-SNE coordinates (N×2) of N×D embeddings, PCA-reduced to 50 dimensions first when D > 50.
+
+    Perplexity is 30 (the usual value) or (N-1)/3 for tiny sets, since it must stay below N.
+    """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -40,7 +44,9 @@ def tsne_coordinates(embeddings: np.ndarray, seed: int = 0) -> np.ndarray:
     if data.shape[1] > PCA_DIMENSIONS and data.shape[0] > PCA_DIMENSIONS:
         data = PCA(n_components=PCA_DIMENSIONS, random_state=seed).fit_transform(data)
     perplexity = float(min(30.0, max(1.0, (data.shape[0] - 1) / 3)))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    method = "exact" if data.shape[0] <= EXACT_MAX_POINTS else "barnes_hut"
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, method=method,
+                max_iter=max_iter)
     return tsne.fit_transform(data)
 
 
@@ -51,8 +57,12 @@ def write_tsne_plot(
     max_points: int = 5000,
     seed: int = 0,
     size: int = 800,
+    max_iter: int = 1000,
 ) -> Path:
-    """Plot at most `max_points` embeddings (a seeded random sample) as a coloured t-SNE scatter PNG."""
+    """Plot at most `max_points` embeddings (a seeded random sample) as a coloured t-SNE scatter PNG.
+
+    `max_iter` is t-SNE's optimisation length (sklearn needs at least 250).
+    """
     matrix = as_embedding_matrix(embeddings, "embeddings")
     count = matrix.shape[0]
     label_vector = None if labels is None else as_label_vector(labels, count, "labels")
@@ -66,7 +76,7 @@ def write_tsne_plot(
         keep = np.sort(np.random.default_rng(seed).choice(count, size=max_points, replace=False))
         matrix = matrix[keep]
         label_vector = None if label_vector is None else label_vector[keep]
-    points = tsne_coordinates(matrix, seed)
+    points = tsne_coordinates(matrix, seed, max_iter)
     image = _draw_scatter(points, label_vector, size, seed)
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:

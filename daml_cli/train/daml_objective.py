@@ -9,7 +9,8 @@ loss uses becomes ``x̃ = G([x⁻; x; x⁺])`` (features), and
 with J_m the base loss evaluated on the embeddings of the synthetic negatives. ``update: joint`` runs one
 backward of J into every parameter (the paper's objective); ``alternating`` gives the generator only the
 gradient of J_gen and the metric (trunk + embedder) only that of J_m, with synthetics detached. Both
-gradients come from the same forward pass and both optimisers then step.
+gradients come from the same forward pass and both optimisers then step (a simultaneous, not sequential,
+alternation: it costs one forward instead of two).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 
 import torch
 
-from daml_cli.config.schema import RunConfig
+from daml_cli.config.schema import DamlConfig, RunConfig
+from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, TupleLoss
 from daml_cli.losses.daml_terms import adv_hinge, j_adv, j_gen, j_hard, j_reg
 from daml_cli.losses.registry import build_loss
@@ -41,26 +43,55 @@ class DamlTerms:
     diagnostics: dict[str, torch.Tensor]
 
 
+def j_m(loss: TupleLoss, embeddings: torch.Tensor, tuples: Any, synthetic_emb: torch.Tensor) -> LossOutput:
+    """``J_m``: the base loss on the batch's tuples with every real negative replaced by its synthetic one.
+
+    `synthetic_emb` holds ``f(x̃)`` for each negative slot of `tuples`, in `loss.negative_slots` order.
+    """
+    return loss.compute(embeddings, tuples, negatives=synthetic_emb)
+
+
 def synthetic_diagnostics(
     synthetic: torch.Tensor, anchor: torch.Tensor, negative: torch.Tensor, hinge: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Mean ||x̃−x|| and ||x̃−x⁻|| relative to ||x−x⁻||, and the fraction of active J_adv terms.
+    """Mean ``||x̃−x|| / ||x−x⁻||`` and ``||x̃−x⁻|| / ||x−x⁻||`` per tuple, and the fraction of active J_adv.
 
-    ``syn_to_anchor`` near 0 means the synthetics collapsed onto their anchors (label noise).
+    Feature-space rows i of `synthetic`, `anchor`, `negative` form one tuple; `hinge` is J_adv's per-tuple
+    hinge. ``syn_to_anchor`` near 0 means the synthetics collapsed onto their anchors (label noise); an
+    interpolation ``x + t(x⁻ − x)`` gives ``syn_to_anchor = t`` and ``syn_to_negative = 1 − t``.
     """
     with torch.no_grad():
+        if synthetic.shape[0] == 0:
+            zero = synthetic.new_zeros(())
+            return {"syn_to_anchor": zero, "syn_to_negative": zero, "adv_active": zero}
         scale = (anchor - negative).norm(dim=1).clamp_min(1e-12)
         return {
             "syn_to_anchor": ((synthetic - anchor).norm(dim=1) / scale).mean(),
             "syn_to_negative": ((synthetic - negative).norm(dim=1) / scale).mean(),
-            "adv_active": (hinge > 0).float().mean(),
+            "adv_active": (hinge > 0).to(synthetic.dtype).mean(),
         }
+
+
+def check_daml_config(daml: DamlConfig, loss_name: str) -> None:
+    """Reject settings the objective cannot honour, naming the key (ConfigError)."""
+    for key in ("pretrain_iters", "gen_warmup_iters", "generator_hidden"):
+        if getattr(daml, key) < 0:
+            raise ConfigError(f"'daml.{key}' must be >= 0, got {getattr(daml, key)}")
+    for key in ("lambda_reg", "lambda_adv", "lambda_metric", "joint_trunk_lr_scale", "collapse_threshold"):
+        if getattr(daml, key) < 0:
+            raise ConfigError(f"'daml.{key}' must be >= 0, got {getattr(daml, key)}")
+    if daml.negatives != "loss" and loss_name != "triplet":
+        raise ConfigError(
+            f"'daml.negatives={daml.negatives}' only applies to the triplet loss",
+            f"{loss_name} already feeds every negative of the batch to the generator; use daml.negatives=loss",
+        )
 
 
 class DamlObjective:
     """Base loss + DAML generator; see the module docstring for the phases and update schemes."""
 
     def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> None:
+        check_daml_config(config.daml, config.loss.name)
         self.model = model
         self.loss = loss
         self.config = config
@@ -78,11 +109,12 @@ class DamlObjective:
     @staticmethod
     def _generator_feed_loss(loss: TupleLoss, config: RunConfig) -> TupleLoss:
         """The base loss that mines the real negatives fed to the generator (triplet: easy/random option)."""
-        if config.daml.negatives == "loss" or config.loss.name != "triplet":
+        if config.daml.negatives == "loss":
             return loss
         return build_loss(dataclasses.replace(config.loss, triplets=config.daml.negatives))
 
     def phase(self, step: int) -> str:
+        """``pretrain``, ``gen_warmup`` or ``joint`` for the 0-based `step`."""
         if step < self.daml.pretrain_iters:
             return "pretrain"
         if step < self.daml.pretrain_iters + self.daml.gen_warmup_iters:
@@ -91,7 +123,11 @@ class DamlObjective:
 
     # -- forward -----------------------------------------------------------------------------------
     def forward_terms(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> DamlTerms:
-        """All DAML terms for one batch (no backward, no optimiser step)."""
+        """All DAML terms for one batch (no backward, no optimiser step).
+
+        Spaces (spec §8, pitfall 2): J_hard and J_reg compare features (the generator's space); J_adv and
+        J_m compare embeddings ``f(·)``, the synthetic ones obtained by `embed_features`.
+        """
         daml = self.daml
         features = self.model.features(images)
         embeddings = self.model.embed_features(features)
@@ -102,22 +138,27 @@ class DamlObjective:
         synthetic = self.generator(x_neg, x_anchor, x_pos)
         synthetic_emb = self.model.embed_features(synthetic)
         anchor_emb, positive_emb = embeddings[slots.anchor], embeddings[slots.positive]
-        reference_anchor = x_anchor.detach() if daml.detach_real else x_anchor
-        reference_negative = x_neg.detach() if daml.detach_real else x_neg
-        hard = j_hard(synthetic, reference_anchor)
-        reg = j_reg(synthetic, reference_negative)
+        target_anchor = x_anchor.detach() if daml.detach_real else x_anchor
+        target_negative = x_neg.detach() if daml.detach_real else x_neg
+        hard = j_hard(synthetic, target_anchor)
+        reg = j_reg(synthetic, target_negative)
         adv = j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
         generator_objective = j_gen(hard, reg, adv, daml.lambda_reg, daml.lambda_adv)
         if daml.update == "alternating":
             # The metric sees the synthetics as fixed inputs: no J_m gradient reaches the generator.
-            synthetic_emb_for_metric = self.model.embed_features(synthetic.detach())
+            metric_output = j_m(self.generator_loss, embeddings, tuples, self.model.embed_features(synthetic.detach()))
         else:
-            synthetic_emb_for_metric = synthetic_emb
-        metric_output = self.generator_loss.compute(embeddings, tuples, negatives=synthetic_emb_for_metric)
-        real_output = self.loss(embeddings, labels, rng) if daml.keep_real_loss else None
+            metric_output = j_m(self.generator_loss, embeddings, tuples, synthetic_emb)
+        real_output = self._real_loss(embeddings, labels, tuples, rng) if daml.keep_real_loss else None
         hinge = adv_hinge(synthetic_emb.detach(), anchor_emb.detach(), positive_emb.detach(), daml.adv_margin)
         diagnostics = synthetic_diagnostics(synthetic.detach(), x_anchor.detach(), x_neg.detach(), hinge)
         return DamlTerms(hard, reg, adv, generator_objective, metric_output, real_output, diagnostics)
+
+    def _real_loss(self, embeddings: torch.Tensor, labels: torch.Tensor, tuples: Any, rng: torch.Generator) -> LossOutput:
+        """The base loss on real negatives: on the generator's own tuples when the base loss mined them."""
+        if self.generator_loss is self.loss:
+            return self.loss.compute(embeddings, tuples)
+        return self.loss(embeddings, labels, rng)
 
     # -- updates -----------------------------------------------------------------------------------
     def _set_train_mode(self) -> None:
@@ -132,6 +173,7 @@ class DamlObjective:
                 group["lr"] = self.config.optim.lr_trunk * scale
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """One update of the phase `step` falls in; returns the detached terms and diagnostics to log."""
         self._set_train_mode()
         phase = self.phase(step)
         if phase == "pretrain":
@@ -145,6 +187,7 @@ class DamlObjective:
         if terms.real is not None:
             weighted_metric = weighted_metric + terms.real.loss
         if phase == "gen_warmup":
+            # Metric frozen: only the generator moves, towards negatives adversarial to the pre-trained f.
             terms.j_gen.backward(inputs=generator_params)
             self.generator_optimizer.step()
             total = terms.j_gen
@@ -165,13 +208,17 @@ class DamlObjective:
         return self._log_terms(total, terms)
 
     def _pretrain_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """Exactly the baseline update: the base loss on real tuples, no generator."""
         output = self.loss(self.model(images), labels, mining_generator(self.config.seed, step))
         self.metric_optimizer.zero_grad(set_to_none=True)
         output.loss.backward()
         self.metric_optimizer.step()
-        return {"loss": output.loss.detach(), "real": output.loss.detach()}
+        logged = {"loss": output.loss.detach(), "real": output.loss.detach()}
+        logged.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
+        return logged
 
     def _log_terms(self, total: torch.Tensor, terms: DamlTerms) -> dict[str, torch.Tensor]:
+        """Every loss term (J, J_m and its parts, J_gen and its parts, the real loss) and the diagnostics."""
         logged = {
             "loss": total.detach(),
             "j_m": terms.j_m.loss.detach(),
@@ -180,12 +227,14 @@ class DamlObjective:
             "j_reg": terms.j_reg.detach(),
             "j_adv": terms.j_adv.detach(),
         }
+        logged.update({f"m_{name}": value.detach() for name, value in terms.j_m.terms.items()})
         if terms.real is not None:
             logged["real"] = terms.real.loss.detach()
         logged.update(terms.diagnostics)
         return logged
 
     def _check_collapse(self, syn_to_anchor: torch.Tensor, step: int) -> None:
+        """Queue one warning the first time the synthetics sit (almost) on their anchors."""
         ratio = float(syn_to_anchor)
         if ratio < self.daml.collapse_threshold and not self._collapse_warned:
             self._collapse_warned = True

@@ -21,7 +21,7 @@ def gallery() -> tuple[np.ndarray, list[str], list[int]]:
     return vectors, [f"class{lab}/img{i}.jpg" for i, lab in enumerate(labels)], labels.tolist()
 
 
-def make_metadata(index, paths: list[str], labels: list[int] | None, **extra) -> IndexMetadata:
+def _make_metadata(index, paths: list[str], labels: list[int] | None, **extra) -> IndexMetadata:
     """Metadata describing `index` as build_index made it."""
     from daml_cli.index.store import index_type_of
 
@@ -32,6 +32,12 @@ def make_metadata(index, paths: list[str], labels: list[int] | None, **extra) ->
 
 
 @pytest.fixture
+def make_metadata():
+    """A function building the IndexMetadata that describes an index made by build_index."""
+    return _make_metadata
+
+
+@pytest.fixture
 def saved_flat(tmp_path, gallery):
     """A flat index saved with its sidecar; returns (path, vectors, paths, labels)."""
     from daml_cli.index.store import save_index
@@ -39,5 +45,5 @@ def saved_flat(tmp_path, gallery):
     vectors, paths, labels = gallery
     index = build_index(vectors, "flat")
     path = tmp_path / "gallery.faiss"
-    save_index(index, make_metadata(index, paths, labels, checkpoint_sha256="ab" * 32), path)
+    save_index(index, _make_metadata(index, paths, labels, checkpoint_sha256="ab" * 32), path)
     return path, vectors, paths, labels

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_metadata
 
 from daml_cli.errors import ConfigError, DataError, IndexFileError
 from daml_cli.index.metadata import sidecar_path
@@ -19,7 +18,7 @@ TYPES = ["flat", "ivfpq", "hnsw"]
 
 
 @pytest.mark.parametrize("index_type", TYPES)
-def test_round_trip_same_and_other_process(tmp_path: Path, gallery, index_type: str) -> None:
+def test_round_trip_same_and_other_process(tmp_path: Path, gallery, index_type: str, make_metadata) -> None:
     vectors, paths, labels = gallery
     index = build_index(vectors, index_type)
     path = tmp_path / f"g_{index_type}.faiss"
@@ -92,13 +91,36 @@ def test_search_validates_queries_and_clips_k(saved_flat) -> None:
     assert search(index, vectors[:2].astype(np.float64), 1)[1][:, 0].tolist() == [0, 1]
 
 
-def test_search_falls_back_to_cpu_without_gpus(saved_flat, monkeypatch) -> None:
+def test_search_uses_sharded_gpus_for_flat_only(saved_flat, gallery, monkeypatch) -> None:
     import faiss
 
     path, vectors, _, _ = saved_flat
-    index, _ = load_index(path)
-    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 0)
-    assert search(index, vectors[:4], 1)[1][:, 0].tolist() == [0, 1, 2, 3]
+    flat, _ = load_index(path)
+    hnsw = build_index(gallery[0], "hnsw", {"M": 8})
+    calls: list[tuple[str, bool]] = []
+
+    def fake_to_gpus(index, co=None):  # stands in for the GPU copy; searching it is the CPU index's search
+        calls.append((type(index).__name__, co.shard))
+        return index
+
+    monkeypatch.setattr(faiss, "get_num_gpus", lambda: 2)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", fake_to_gpus)
+    assert search(flat, vectors[:4], 3)[1][:, 0].tolist() == [0, 1, 2, 3]
+    assert calls == [("IndexFlatL2", True)]
+    search(flat, vectors[:2], 3, use_gpu=False)
+    search(hnsw, vectors[:2], 3)
+    big = build_index(np.random.default_rng(1).standard_normal((2100, 4)), "flat")
+    search(big, np.zeros((1, 4)), 2100)  # k above FAISS's GPU limit of 2048: stays on the CPU
+    assert len(calls) == 1
+    search(big, np.zeros((1, 4)), 5000)  # clipped to ntotal first, still too big for the GPU
+    assert len(calls) == 1
+
+    def failing(index, co=None):
+        raise RuntimeError("Error in GpuResources: failed: out of memory")
+
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", failing)
+    with pytest.warns(UserWarning, match="out of memory"):
+        assert search(flat, vectors[:2], 1)[1][:, 0].tolist() == [0, 1]
 
 
 def test_missing_files(tmp_path: Path, saved_flat) -> None:
@@ -146,7 +168,7 @@ def test_truncated_index(saved_flat) -> None:
         load_index(path)
 
 
-def test_corrupt_body_caught_from_faiss(tmp_path: Path, gallery) -> None:
+def test_corrupt_body_caught_from_faiss(tmp_path: Path, gallery, make_metadata) -> None:
     vectors, paths, labels = gallery
     index = build_index(vectors, "hnsw", {"M": 8})
     path = tmp_path / "h.faiss"
@@ -158,7 +180,7 @@ def test_corrupt_body_caught_from_faiss(tmp_path: Path, gallery) -> None:
         load_index(path)
 
 
-def test_index_kind_differs_from_metadata(tmp_path: Path, gallery) -> None:
+def test_index_kind_differs_from_metadata(tmp_path: Path, gallery, make_metadata) -> None:
     vectors, paths, labels = gallery
     index = build_index(vectors, "hnsw", {"M": 8})
     path = tmp_path / "h.faiss"
@@ -191,7 +213,7 @@ def test_add_appends_and_finds_new_vectors(saved_flat) -> None:
 
 
 @pytest.mark.parametrize("index_type", ["ivfpq", "hnsw"])
-def test_add_to_approximate_index(tmp_path: Path, gallery, index_type: str) -> None:
+def test_add_to_approximate_index(tmp_path: Path, gallery, index_type: str, make_metadata) -> None:
     vectors, paths, labels = gallery
     index = build_index(vectors, index_type)
     path = tmp_path / "g.faiss"
@@ -217,7 +239,9 @@ def test_add_refusals(saved_flat) -> None:
     assert (path.read_bytes(), sidecar_path(path).read_bytes()) == before
 
 
-def test_failed_save_leaves_nothing_half_written(tmp_path: Path, gallery, saved_flat, monkeypatch) -> None:
+def test_failed_save_leaves_nothing_half_written(
+    tmp_path: Path, gallery, saved_flat, monkeypatch, make_metadata
+) -> None:
     import faiss
 
     vectors, paths, labels = gallery
@@ -240,7 +264,7 @@ def test_failed_save_leaves_nothing_half_written(tmp_path: Path, gallery, saved_
     assert sorted(p.name for p in path.parent.glob("*gallery*")) == ["gallery.faiss", "gallery.faiss.json"]
 
 
-def test_save_refuses_metadata_that_does_not_describe_the_index(tmp_path: Path, gallery) -> None:
+def test_save_refuses_metadata_that_does_not_describe_the_index(tmp_path: Path, gallery, make_metadata) -> None:
     vectors, paths, labels = gallery
     index = build_index(vectors, "flat")
     metadata = make_metadata(build_index(vectors[:10], "flat"), paths[:10], labels[:10])

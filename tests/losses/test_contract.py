@@ -40,6 +40,15 @@ def test_explicit_real_negatives_equal_the_default_path(loss, make_batch) -> Non
         assert torch.allclose(default.terms[key], explicit.terms[key])
 
 
+def test_float32_paths_agree_on_unit_embeddings(loss, make_batch) -> None:
+    labels, emb = make_batch(6, 3, dim=32, seed=5)
+    emb = torch.nn.functional.normalize(emb.float(), dim=1)
+    tuples = loss.mine(labels, emb, torch.Generator().manual_seed(0))
+    slots = loss.negative_slots(tuples)
+    default, explicit = loss.compute(emb, tuples), loss.compute(emb, tuples, emb[slots.negative])
+    assert torch.allclose(default.loss, explicit.loss, rtol=1e-5, atol=1e-6)
+
+
 def test_a_harder_negative_raises_the_loss(loss, make_batch) -> None:
     emb, tuples, slots = _mined(loss, make_batch)
     real = loss.compute(emb, tuples).loss
@@ -70,9 +79,9 @@ def test_wrong_number_of_negatives_is_rejected(loss, make_batch) -> None:
         loss.compute(emb, tuples, emb[slots.negative][:-1])
 
 
-@pytest.mark.parametrize("labels", [[0, 1, 2, 3], [4, 4, 4], [9]], ids=["distinct", "one-class", "single"])
+@pytest.mark.parametrize("labels", [[0, 1, 2, 3], [4, 4, 4], [9], []], ids=["distinct", "one-class", "single", "no-items"])
 def test_empty_tuple_set_gives_a_connected_zero(loss, labels: list[int]) -> None:
-    labels_t = torch.tensor(labels)
+    labels_t = torch.tensor(labels, dtype=torch.long)
     emb = torch.randn(len(labels), 5, dtype=torch.float64, requires_grad=True)
     tuples = loss.mine(labels_t, emb.detach(), torch.Generator().manual_seed(0))
     slots = loss.negative_slots(tuples)

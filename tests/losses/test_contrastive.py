@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from daml_cli.losses.contrastive import ContrastiveLoss
+from daml_cli.losses.contrastive import ContrastiveLoss, contrastive
 
 
 def _loop_contrastive(emb: torch.Tensor, labels: torch.Tensor, margin: float, squared: bool) -> float:
@@ -53,3 +53,14 @@ def test_anchor_without_partner_is_its_own_context() -> None:
     labels = torch.tensor([0, 1, 1])
     tuples = ContrastiveLoss().mine(labels)
     assert tuples.anchor.tolist() == [0, 0] and tuples.positive.tolist() == [0, 0]
+
+
+def test_pure_function_matches_loop(make_batch) -> None:
+    labels, emb = make_batch(3, 2, scale=0.4)
+    b = labels.shape[0]
+    pos = [(i, j) for i in range(b) for j in range(i + 1, b) if labels[i] == labels[j]]
+    neg = [(i, j) for i in range(b) for j in range(i + 1, b) if labels[i] != labels[j]]
+    rows = lambda pairs, side: emb[torch.tensor([p[side] for p in pairs])]  # noqa: E731
+    for squared in (True, False):
+        value = contrastive(rows(pos, 0), rows(pos, 1), rows(neg, 0), rows(neg, 1), 0.8, squared)
+        assert math.isclose(value.item(), _loop_contrastive(emb, labels, 0.8, squared), rel_tol=1e-10)

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from daml_cli.losses.lifted import LiftedLoss, grouped_logsumexp
+from daml_cli.losses.lifted import LiftedLoss, grouped_logsumexp, lifted_structure
 
 
 def _d(u: torch.Tensor, v: torch.Tensor) -> float:
@@ -120,3 +120,12 @@ def _loop_lifted_stable(emb: torch.Tensor, labels: torch.Tensor, margin: float) 
             total += max(j_ij, 0.0) ** 2
             pairs += 1
     return total / (2 * pairs)
+
+
+def test_pure_function_on_rows_matches_loop(make_batch) -> None:
+    labels, emb = make_batch(3, 2, seed=6, scale=0.5)
+    tuples = LiftedLoss().mine(labels)
+    value = lifted_structure(
+        emb[tuples.pair_i], emb[tuples.pair_j], emb[tuples.anchor], emb[tuples.negative], tuples.slot_pair, 1.0
+    )
+    assert math.isclose(value.item(), _loop_lifted(emb, labels, 1.0), rel_tol=1e-10)

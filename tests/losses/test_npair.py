@@ -75,3 +75,12 @@ def test_large_similarities_do_not_overflow() -> None:
     negatives = torch.tensor([[100.0, 0.0], [0.0, 100.0]], dtype=torch.float64)  # z = 2·10⁴
     value = npair_mc(anchor, positive, negatives)
     assert torch.isfinite(value) and math.isclose(value.item(), 2e4, rel_tol=1e-9)
+
+
+def test_pure_function_matches_loop(make_batch) -> None:
+    labels, emb = make_batch(4, 2, seed=3)
+    loss = NPairLoss(l2_reg=0.0)
+    tuples = loss.mine(labels)
+    negatives = emb[loss.negative_slots(tuples).negative]
+    value = npair_mc(emb[tuples.anchor], emb[tuples.positive], negatives)
+    assert math.isclose(value.item(), _loop_npair(emb, tuples.anchor.tolist(), tuples.positive.tolist(), negatives, 0.0), rel_tol=1e-10)

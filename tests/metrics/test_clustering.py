@@ -12,6 +12,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from daml_cli.metrics.clustering import (
     contingency,
     kmeans,
+    kmeans_plus_plus,
     nmi,
     pairwise_f1,
     pairwise_precision_recall_f1,
@@ -113,3 +114,25 @@ def test_kmeans_rejects_bad_k() -> None:
         kmeans(x, 0)
     with pytest.raises(ValueError, match="n_clusters"):
         kmeans(x, 151)
+
+
+def test_kmeans_random_init_is_seeded_and_reported() -> None:
+    pytest.importorskip("faiss")
+    x, labels = blobs(2)
+    a = kmeans(x, 6, seed=3, niter=10, nredo=2, init="random")
+    b = kmeans(x, 6, seed=3, niter=10, nredo=2, init="random")
+    assert a.init == "random" and a.backend == "faiss-cpu"
+    np.testing.assert_array_equal(a.assignments, b.assignments)
+    assert kmeans(x, 6, seed=3).init == "k-means++"  # "auto" on a small problem
+
+
+def test_kmeans_plus_plus_with_duplicate_points() -> None:
+    # Three distinct points, each repeated: once all three are centres every D² is 0 and seeding must still
+    # return k distinct rows without failing.
+    x = np.repeat(np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]], dtype=np.float32), 4, axis=0)
+    centres = kmeans_plus_plus(x, 3, np.random.default_rng(0))
+    assert len({tuple(c) for c in centres.tolist()}) == 3
+    more = kmeans_plus_plus(x, 5, np.random.default_rng(0))
+    assert more.shape == (5, 2)
+    result = kmeans(x, 3, seed=0)
+    assert nmi(np.repeat(np.arange(3), 4), result.assignments) == pytest.approx(1.0)

@@ -12,7 +12,6 @@ prepare leaves neither a half dataset nor a manifest, and a failed `--force` kee
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from daml_cli.atomic import atomic_directory
@@ -23,12 +22,6 @@ from daml_cli.data.preparers.marker import check_marker, write_marker
 from daml_cli.data.preparers.resize import write_resized_copy
 from daml_cli.data.preparers.validation import carve_validation
 from daml_cli.errors import DataError
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 def get_preparer(name: str) -> Preparer:
@@ -107,6 +100,5 @@ def prepare_dataset(
         write_manifest(staging, rows, extra_columns)
         images, classes = count_rows(rows)
         write_marker(staging, preparer.name, settings, images, classes)
-        os.chmod(staging, 0o777 & ~_umask())  # the staging folder is created private (0700); publish it normally
     return PrepareReport(dataset_dir, images, classes, skipped=False)
 

@@ -1,0 +1,272 @@
+"""Benchmark `daml`'s evaluation at Stanford Online Products scale against simpler and third-party code.
+
+Data: random, seeded, SOP-sized by default: 60,502 L2-normalised float32 embeddings of dimension 512 in 11,316
+classes of 2-12 items (mean 5.35, as the SOP test split). Each class has a random centre; items are the centre
+plus Gaussian noise, so the metrics are neither 0 nor 1.
+
+Candidates, each in its own subprocess so that its peak RSS (``ru_maxrss``) is its own:
+
+- ``load``: imports and data loading only (the RSS floor every other candidate pays too);
+- ``ours``: ``evaluate_embeddings`` with Recall@1/10/100/1000, MAP@R and R-precision (k-NN k = 1000);
+- ``ours-pml-set``: the same function with only what PML computes below (Recall@1, MAP@R, R-precision; k = 11);
+- ``bare``: chunked torch matmul + top-k (k = 1000) with nothing else, the floor for a k = 1000 search;
+- ``sklearn``: scikit-learn ``NearestNeighbors(algorithm="brute")``, k = 1000 (+1 for self);
+- ``pml``: pytorch-metric-learning ``AccuracyCalculator(include=("precision_at_1",
+  "mean_average_precision_at_r", "r_precision"), k="max_bin_count")``, skipped when not installed;
+- ``clustering``: ``evaluate_embeddings(metrics=("nmi", "f1"))``: k-means with k = number of classes.
+
+Values shared with PML (precision@1 = Recall@1, MAP@R, R-precision) must agree to 1e-4.
+
+Usage: ``python bench/eval_bench.py`` (full size, several minutes on 2 cores), or smaller:
+``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CANDIDATES = ("load", "ours", "ours-pml-set", "bare", "sklearn", "pml", "clustering")
+KS = (1, 10, 100, 1000)
+TOLERANCE = 1e-4
+
+
+def class_sizes(n: int, classes: int, rng: np.random.Generator, low: int = 2, high: int = 12) -> np.ndarray:
+    """``classes`` sizes in ``low..high`` summing to ``n``: geometric-like draw, then nudged to the exact sum."""
+    if not low * classes <= n <= high * classes:
+        raise SystemExit(f"--n {n} cannot be split into {classes} classes of {low}-{high} items")
+    values = np.arange(low, high + 1)
+    mean = n / classes
+    # p(s) ∝ q^s; pick q by bisection so that the expected size is the target mean.
+    lo_q, hi_q = 1e-6, 1e6
+    for _ in range(200):
+        q = np.sqrt(lo_q * hi_q)
+        w = q ** (values - low)
+        if (w * values).sum() / w.sum() < mean:
+            lo_q = q
+        else:
+            hi_q = q
+    w = q ** (values - low)
+    sizes = rng.choice(values, size=classes, p=w / w.sum())
+    while (diff := int(sizes.sum()) - n) != 0:
+        movable = np.flatnonzero(sizes > low) if diff > 0 else np.flatnonzero(sizes < high)
+        pick = rng.choice(movable, size=min(abs(diff), movable.size), replace=False)
+        sizes[pick] -= int(np.sign(diff))
+    return sizes
+
+
+def make_data(n: int, classes: int, dim: int, seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """SOP-like embeddings: unit class centres plus noise, L2-normalised, shuffled."""
+    rng = np.random.default_rng(seed)
+    sizes = class_sizes(n, classes, rng)
+    labels = np.repeat(np.arange(classes), sizes)
+    rng.shuffle(labels)
+    centres = rng.standard_normal((classes, dim), dtype=np.float32) / np.sqrt(dim)
+    x = centres[labels] + noise * rng.standard_normal((n, dim), dtype=np.float32) / np.sqrt(dim)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), labels.astype(np.int64)
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{os.cpu_count()} CPUs ({model}){mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+# ----------------------------------------------------------------------------------------------- children
+
+
+def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, object]:
+    """Run one candidate in this process; return its seconds and values (RSS is added by the caller)."""
+    import torch  # noqa: F401  (every candidate pays the same imports)
+
+    x = np.load(data_dir / "x.npy")
+    y = np.load(data_dir / "y.npy")
+    values: dict[str, float] = {}
+    extra: dict[str, object] = {}
+    t0 = time.perf_counter()
+    if name == "load":
+        pass
+    elif name in ("ours", "ours-pml-set", "clustering"):
+        from daml_cli.metrics.evaluate import evaluate_embeddings
+
+        if name == "ours":
+            kw = {"ks": KS, "metrics": ("recall", "map@r", "r_precision")}
+        elif name == "ours-pml-set":
+            kw = {"ks": (1,), "metrics": ("recall", "map@r", "r_precision")}
+        else:
+            kw = {"metrics": ("nmi", "f1"), "kmeans_niter": args.kmeans_niter, "kmeans_nredo": args.kmeans_nredo}
+        res = evaluate_embeddings(x, y, device="cpu", seed=0, **kw)
+        values = dict(res.metrics)
+        extra = {"backend": res.backend, "seconds_split": res.seconds, "details": res.details,
+                 "excluded": res.excluded_queries}
+    elif name == "bare":
+        g = torch.from_numpy(x)
+        chunk = max(1, (256 * 2**20) // (4 * len(x)))
+        with torch.no_grad():
+            for s in range(0, len(x), chunk):
+                torch.topk(g[s : s + chunk] @ g.T, min(1001, len(x)), dim=1)
+    elif name == "sklearn":
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(KS[-1] + 1, len(x))
+        _, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(x).kneighbors(x)
+        # Drop the query's own row by index (no ties in random float data), then Recall@K.
+        keep = idx != np.arange(len(x))[:, None]
+        keep[keep.all(axis=1), -1] = False
+        nbr = idx[keep].reshape(len(x), k - 1)
+        rel = y[nbr] == y[:, None]
+        values = {f"recall@{kk}": float(rel[:, :kk].any(axis=1).mean()) for kk in KS}
+    elif name == "pml":
+        from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+        calc = AccuracyCalculator(
+            include=("precision_at_1", "mean_average_precision_at_r", "r_precision"),
+            k="max_bin_count", device=torch.device("cpu"),
+        )
+        acc = calc.get_accuracy(torch.from_numpy(x), torch.from_numpy(y))
+        values = {"recall@1": acc["precision_at_1"], "map@r": acc["mean_average_precision_at_r"],
+                  "r_precision": acc["r_precision"]}
+    else:
+        raise SystemExit(f"unknown candidate {name}")
+    seconds = time.perf_counter() - t0
+    return {"name": name, "seconds": seconds, "values": values, **extra}
+
+
+def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, object] | None:
+    cmd = [sys.executable, __file__, "--child", name, "--data-dir", str(data_dir),
+           "--kmeans-niter", str(args.kmeans_niter), "--kmeans-nredo", str(args.kmeans_nredo)]
+    print(f"  running {name} ...", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  {name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", flush=True)
+        return None
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
+    out = json.loads(line)
+    print(f"  {name}: {out['seconds']:.1f} s, peak RSS {out['maxrss_mb']:.0f} MB", flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+def table(results: dict[str, dict], names: list[str]) -> str:
+    bare = results.get("bare")
+    pml = results.get("pml")
+    rows = ["| candidate | seconds | peak RSS (MB) | × bare time | × PML time | × PML RSS |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for n in names:
+        r = results.get(n)
+        if r is None:
+            continue
+        bt = f"{r['seconds'] / bare['seconds']:.2f}" if bare and n != "load" else ""
+        pt = f"{r['seconds'] / pml['seconds']:.2f}" if pml and n not in ("load",) else ""
+        pr = f"{r['maxrss_mb'] / pml['maxrss_mb']:.2f}" if pml and n not in ("load",) else ""
+        rows.append(f"| {n} | {r['seconds']:.1f} | {r['maxrss_mb']:.0f} | {bt} | {pt} | {pr} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=60502, help="number of embeddings (SOP test: 60,502)")
+    ap.add_argument("--classes", type=int, default=11316, help="number of classes (SOP test: 11,316)")
+    ap.add_argument("--dim", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--noise", type=float, default=2.5, help="noise norm relative to the class-centre norm")
+    ap.add_argument("--skip-pml", action="store_true", help="do not run pytorch-metric-learning")
+    ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--skip-clustering", action="store_true", help="do not time k-means / NMI / F1")
+    ap.add_argument("--kmeans-niter", type=int, default=20)
+    ap.add_argument("--kmeans-nredo", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write all results here")
+    ap.add_argument("--child", choices=CANDIDATES, help=argparse.SUPPRESS)
+    ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.child:
+        out = run_child(args.child, args.data_dir, args)
+        out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        print(json.dumps(out))
+        return
+
+    names = ["load", "ours", "ours-pml-set", "bare"]
+    if not args.skip_sklearn:
+        names.append("sklearn")
+    if not args.skip_pml:
+        try:
+            import pytorch_metric_learning  # noqa: F401
+
+            names.append("pml")
+        except ImportError:
+            print("pytorch-metric-learning is not installed: skipping the PML comparison "
+                  "(pip install pytorch-metric-learning to include it)")
+    if not args.skip_clustering:
+        names.append("clustering")
+
+    print(f"machine: {machine()}")
+    print(f"data: n={args.n}, classes={args.classes}, dim={args.dim}, seed={args.seed}, noise={args.noise}")
+    with tempfile.TemporaryDirectory(prefix="eval_bench_") as tmp:
+        x, y = make_data(args.n, args.classes, args.dim, args.seed, args.noise)
+        sizes = np.bincount(y)
+        print(f"class sizes: min {sizes.min()}, max {sizes.max()}, mean {sizes.mean():.2f}")
+        np.save(Path(tmp) / "x.npy", x)
+        np.save(Path(tmp) / "y.npy", y)
+        del x, y
+        results = {n: r for n in names if (r := spawn(n, Path(tmp), args)) is not None}
+
+    print("\n" + table(results, [n for n in names if n != "clustering"]))
+    ok = True
+    if "pml" in results:
+        print("\nvalues shared with PML (|difference| must be <= 1e-4):")
+        for key in ("recall@1", "map@r", "r_precision"):
+            for mine in ("ours", "ours-pml-set"):
+                if mine in results:
+                    a, b = results[mine]["values"][key], results["pml"]["values"][key]
+                    good = abs(a - b) <= TOLERANCE
+                    ok &= good
+                    print(f"  {key:12s} {mine:13s} {a:.6f}  pml {b:.6f}  diff {abs(a - b):.2e}  {'ok' if good else 'MISMATCH'}")
+    if "sklearn" in results and "ours" in results:
+        print("\nRecall@K, ours vs sklearn:")
+        for key, b in results["sklearn"]["values"].items():
+            a = results["ours"]["values"][key]
+            print(f"  {key:12s} {a:.6f}  sklearn {b:.6f}")
+    if "ours" in results:
+        print(f"\nours: metrics {json.dumps(results['ours']['values'])}")
+        print(f"ours: backend {results['ours']['backend']}, split {json.dumps(results['ours']['seconds_split'])}")
+    if "clustering" in results:
+        c = results["clustering"]
+        print(f"\nclustering (k = {c['details'].get('kmeans_k')}, niter {args.kmeans_niter}, nredo "
+              f"{args.kmeans_nredo}, init {c['details'].get('kmeans_init')}, {c['details'].get('kmeans_backend')}): "
+              f"{c['seconds']:.1f} s, peak RSS {c['maxrss_mb']:.0f} MB; split {json.dumps(c['seconds_split'])}; "
+              f"values {json.dumps(c['values'])}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
+                                         "results": results}, indent=2))
+    if not ok:
+        raise SystemExit("values differ from PML by more than 1e-4")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The training loop on real digits: run folder contents, model selection, reproducibility, guards."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from daml_cli.config.loading import load_config
+from daml_cli.errors import ConfigError, DamlError
+from daml_cli.train.checkpoint import load_checkpoint
+from daml_cli.train.loop import train
+from tests.conftest import tiny_config
+
+
+def test_run_folder_contents(tiny_run: Path) -> None:
+    assert (tiny_run / "config.yaml").is_file()
+    assert (tiny_run / "checkpoints" / "last.pt").is_file() and (tiny_run / "checkpoints" / "best.pt").is_file()
+    records = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    train_records = [r for r in records if r["phase"] == "train"]
+    val_records = [r for r in records if r["phase"] == "val"]
+    assert [r["step"] for r in train_records] == [2, 4, 6]
+    assert [r["step"] for r in val_records] == [3, 6]
+    assert all("loss" in r and "images_per_s" in r for r in train_records)
+    assert all(0.0 <= r["recall@1"] <= 1.0 for r in val_records)
+    best = max(val_records, key=lambda r: r["recall@1"])
+    assert load_checkpoint(tiny_run / "checkpoints" / "best.pt")["best"]["value"] == pytest.approx(best["recall@1"])
+    assert load_checkpoint(tiny_run / "checkpoints" / "last.pt")["step"] == 6
+
+
+def test_saved_config_reproduces_the_config(tiny_run: Path, digits_root: Path) -> None:
+    saved = load_config(str(tiny_run / "config.yaml"))
+    assert saved == tiny_config(digits_root)
+    assert yaml.safe_load((tiny_run / "config.yaml").read_text())["train"]["iterations"] == 6
+
+
+def test_validation_never_uses_test_classes(tiny_run: Path, digits_root: Path) -> None:
+    from daml_cli.data.manifest import read_manifest
+    from daml_cli.data.splits import training_splits
+
+    manifest = read_manifest(digits_root / "digits")
+    train_rows, val_rows = training_splits(manifest, 2, 0)
+    test_labels = {r.label for r in manifest.split("test")}
+    assert len({r.label for r in val_rows}) == 2
+    assert not ({r.label for r in val_rows} | {r.label for r in train_rows}) & test_labels
+    assert not {r.label for r in val_rows} & {r.label for r in train_rows}
+
+
+def test_same_seed_same_weights(digits_root: Path, tmp_path: Path) -> None:
+    config = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0")
+    train(config, tmp_path / "a")
+    train(config, tmp_path / "b")
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0", seed=1)
+    train(other, tmp_path / "c")
+    c = load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["model"]
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_existing_run_is_never_overwritten(tiny_run: Path, digits_root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy)
+    before = (copy / "checkpoints" / "last.pt").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a training run"):
+        train(tiny_config(digits_root), copy)
+    assert (copy / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_resume_continues_to_more_iterations(tiny_run: Path, digits_root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy)
+    result = train(tiny_config(digits_root, "train.iterations=8"), copy, resume=True)
+    assert result.steps == 8
+    assert load_checkpoint(copy / "checkpoints" / "last.pt")["step"] == 8
+
+
+def test_resume_without_a_checkpoint(digits_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot resume"):
+        train(tiny_config(digits_root), tmp_path / "new", resume=True)
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DamlError, match="does not exist.*daml prepare"):
+        train(tiny_config(tmp_path / "nowhere"), tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_non_finite_loss_stops_cleanly(digits_root: Path, tmp_path: Path) -> None:
+    config = tiny_config(digits_root, "optim.lr_trunk=1e30", "optim.lr_embedder=1e30", "model.normalize=false", "train.iterations=30")
+    with pytest.raises(DamlError, match="the loss became"):
+        train(config, tmp_path / "run")
