@@ -39,3 +39,9 @@ class CheckpointError(DamlError):
 
 class IndexFileError(DamlError):
     """A FAISS index or its metadata is missing, corrupt or does not match the model."""
+
+
+class TrainingInterrupted(DamlError):
+    """SIGINT/SIGTERM stopped training after a checkpoint was written."""
+
+    exit_code = 130

@@ -100,7 +100,7 @@ def identify(dataset: DatasetSources, path: Path) -> SourceFile:
             "it is truncated or corrupt: download it again",
         )
     raise DataError(
-        f"{path} is not a {dataset.title} file" + _belongs_elsewhere(dataset, path, names), _expected_files(dataset)
+        f"{path} is not one of the {dataset.title} files" + _belongs_elsewhere(dataset, path, names), _expected_files(dataset)
     )
 
 

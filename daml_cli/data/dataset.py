@@ -23,6 +23,13 @@ class ManifestDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        """`item` is an index, or (index, seed) to make the random transform depend only on that seed."""
+        index, seed = item if isinstance(item, tuple) else (item, None)
         row = self.rows[index]
-        return self.transform(load_rgb(self.root / row.path)), row.label
+        image = load_rgb(self.root / row.path)
+        if seed is None:
+            return self.transform(image), row.label
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.transform(image), row.label

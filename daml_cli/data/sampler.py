@@ -54,7 +54,16 @@ class PKBatchSampler(torch.utils.data.Sampler[list[int]]):
             batch.extend(members[i] for i in picks.tolist())
         return batch
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def batch_items(self, step: int) -> list[tuple[int, int]]:
+        """The batch of `step` as (dataset index, augmentation seed) pairs.
+
+        Each image gets its own augmentation seed derived from (seed, step, position), so random crops and
+        flips are the same however many loader workers there are and wherever a run was resumed.
+        """
+        base = (self.seed * 1_000_003 + step) * 4_096
+        return [(index, base + position) for position, index in enumerate(self.batch(step))]
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         while True:
-            yield self.batch(self.step)
+            yield self.batch_items(self.step)
             self.step += 1

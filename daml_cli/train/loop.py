@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from daml_cli.data.manifest import Manifest, read_manifest
 from daml_cli.data.sampler import PKBatchSampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
-from daml_cli.errors import DamlError
+from daml_cli.errors import DamlError, TrainingInterrupted
 from daml_cli.inference.embedder import embed_paths
 from daml_cli.losses.registry import build_loss
 from daml_cli.metrics.evaluate import evaluate_embeddings
@@ -76,6 +78,7 @@ class Trainer:
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
+        self.stop_signal: int | None = None
 
     # -- checkpoints -------------------------------------------------------------------------------
     def payload(self) -> dict[str, Any]:
@@ -134,49 +137,81 @@ class Trainer:
             save_checkpoint(self.run_dir.best, payload)
 
     # -- the loop ----------------------------------------------------------------------------------
+    def _request_stop(self, signum: int, frame: object) -> None:
+        self.stop_signal = signum
+
     def run(self) -> TrainResult:
+        """Train to `train.iterations`; SIGINT/SIGTERM stop it after writing last.pt at the current step."""
+        handled = (signal.SIGINT, signal.SIGTERM)
+        if threading.current_thread() is not threading.main_thread():
+            return self._run()
+        previous = {signum: signal.signal(signum, self._request_stop) for signum in handled}
+        try:
+            return self._run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _loader(self) -> torch.utils.data.DataLoader:
+        self.sampler.step = self.step
+        workers = self.config.data.workers
+        return torch.utils.data.DataLoader(
+            self.dataset,
+            batch_sampler=self.sampler,
+            generator=torch.Generator(),  # keeps the global RNG untouched, so resumed runs match
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+        )
+
+    def _check_finite(self, values: dict[str, float]) -> None:
+        if math.isfinite(values["loss"]):
+            return
+        kept = f"the last good checkpoint is {self.run_dir.last}" if self.run_dir.last.exists() else "no checkpoint was written"
+        raise DamlError(f"the loss became {values['loss']} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
+
+    def _stop_if_signalled(self) -> None:
+        if self.stop_signal is None:
+            return
+        save_checkpoint(self.run_dir.last, self.payload())
+        raise TrainingInterrupted(
+            f"{signal.Signals(self.stop_signal).name} received: stopped at step {self.step} and saved {self.run_dir.last}",
+            f"continue with `daml train --out {self.run_dir.root} --resume`",
+        )
+
+    def _run(self) -> TrainResult:
         config = self.config
-        total = config.train.iterations
+        total, eval_every, log_every = config.train.iterations, config.train.eval_every, config.train.log_every
         log = MetricsLog(self.run_dir.metrics)
         if not self.val_rows:
             self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
+        started = window_start = time.perf_counter()
+        window_images = 0
+        batches = iter(self._loader())
         self.reporter.start(total, self.step)
-        started = time.perf_counter()
-        window_start, window_images = time.perf_counter(), 0
-        eval_every = config.train.eval_every
-        self.sampler.step = self.step
-        loader = torch.utils.data.DataLoader(
-            self.dataset,
-            batch_sampler=self.sampler,
-            num_workers=config.data.workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=config.data.workers > 0,
-        )
-        batches = iter(loader)
-        while self.step < total:
-            images, labels = next(batches)
-            images, labels = images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
-            terms = self.objective.train_step(images, labels, self.step)
-            self.step += 1
-            window_images += len(labels)
-            values = {name: float(value) for name, value in terms.items()}
-            if not math.isfinite(values["loss"]):
-                raise DamlError(
-                    f"the loss became {values['loss']} at step {self.step}",
-                    f"lower the learning rates; the last good checkpoint is {self.run_dir.last}",
-                )
-            elapsed = time.perf_counter() - window_start
-            rate = window_images / elapsed if elapsed > 0 else 0.0
-            self.reporter.step(self.step, values, rate)
-            for message in self.objective.drain_warnings():
-                self.reporter.warn(message)
-                log.write({"step": self.step, "phase": "warning", "message": message})
-            if self.step % config.train.log_every == 0 or self.step == total:
-                log.write({"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2)})
-                window_start, window_images = time.perf_counter(), 0
-            if (eval_every and self.step % eval_every == 0) or self.step == total:
-                self.evaluate_and_checkpoint(log)
-        self.reporter.finish()
+        try:
+            while self.step < total:
+                images, labels = next(batches)
+                images, labels = images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+                terms = self.objective.train_step(images, labels, self.step)
+                self.step += 1
+                window_images += len(labels)
+                values = {name: float(value) for name, value in terms.items()}
+                self._check_finite(values)
+                elapsed = time.perf_counter() - window_start
+                rate = window_images / elapsed if elapsed > 0 else 0.0
+                self.reporter.step(self.step, values, rate)
+                for message in self.objective.drain_warnings():
+                    self.reporter.warn(message)
+                    log.write({"step": self.step, "phase": "warning", "message": message})
+                if self.step % log_every == 0 or self.step == total:
+                    log.write({"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2)})
+                    window_start, window_images = time.perf_counter(), 0
+                if (eval_every and self.step % eval_every == 0) or self.step == total:
+                    self.evaluate_and_checkpoint(log)
+                self._stop_if_signalled()
+        finally:
+            self.reporter.finish()
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
@@ -185,7 +220,6 @@ class Trainer:
             last_validation=self.last_validation,
             seconds=time.perf_counter() - started,
         )
-
 
 def train(
     config: RunConfig, run_dir: Path, resume: bool = False, preset: str | None = None, reporter: TrainReporter | None = None

@@ -173,7 +173,7 @@ def test_unlabelled_test_annotations_are_refused_with_advice(tmp_path, monkeypat
     err = _refused(tmp_path, [devkit, train, test, renamed], "--skip-checksum", capsys=capsys)
     assert "no field(s) class" in err and "withlabels" in err
     err = _refused(tmp_path, [meta / "cars_test_annos.mat"], capsys=capsys)
-    assert "is not a Cars196" in err
+    assert "is not one of the Cars196" in err
 
 
 def test_listed_image_missing_from_car_ims_is_refused(tmp_path, monkeypatch, capsys):
@@ -194,7 +194,7 @@ def test_published_checksums_reject_fixtures(tmp_path, monkeypatch, capsys):
 def test_archive_of_another_dataset_is_refused(tmp_path, monkeypatch, capsys):
     cub = build_cub_tgz(tmp_path / "cars.tgz", MINI_IDS)
     err = _refused(tmp_path, [cub], capsys=capsys)
-    assert "not a Cars196" in err and "CUB_200_2011.tgz of CUB-200-2011" in err
+    assert "is not one of the Cars196" in err and "CUB_200_2011.tgz of CUB-200-2011" in err
     bogus = write_zip(tmp_path / "archive.zip", [file("photos/a.jpg", b"x")])
     err = _refused(tmp_path, [bogus], capsys=capsys)
     assert "contains no car_data/ or anno_train.csv" in err and "top-level entries are photos" in err

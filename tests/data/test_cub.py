@@ -230,7 +230,7 @@ def test_archive_of_another_dataset_is_refused(tmp_path, monkeypatch, capsys):
     sop_like = write_zip(tmp_path / "Stanford_Online_Products.zip", [
         Entry("Stanford_Online_Products/Ebay_train.txt", b"image_id class_id super_class_id path\n")])
     err = _hostile(tmp_path, monkeypatch, capsys, sop_like)
-    assert "not a CUB-200-2011 file" in err and "daml prepare sop" in err
+    assert "is not one of the CUB-200-2011 files" in err and "daml prepare sop" in err
     disguised = tmp_path / "CUB_200_2011.tgz"  # right name, wrong content
     disguised.write_bytes(sop_like.read_bytes())
     err = _hostile(tmp_path, monkeypatch, capsys, disguised, "--skip-checksum")

@@ -27,7 +27,10 @@ def test_same_seed_and_step_give_the_same_batch_and_iteration_matches_batch() ->
     b = PKBatchSampler(LABELS, 4, 3, seed=7, start_step=5)
     iterator = iter(a)
     first_eight = [next(iterator) for _ in range(8)]
-    assert first_eight[5] == next(iter(b)) == a.batch(5)
+    assert first_eight[5] == next(iter(b)) == a.batch_items(5)
+    assert [index for index, _ in a.batch_items(5)] == a.batch(5)
+    seeds = [seed for _, seed in a.batch_items(5) + a.batch_items(6)]
+    assert len(set(seeds)) == len(seeds)  # every image of every step gets its own augmentation seed
     assert PKBatchSampler(LABELS, 4, 3, seed=8).batch(5) != a.batch(5) or a.batch(6) != PKBatchSampler(LABELS, 4, 3, seed=8).batch(6)
 
 

@@ -164,3 +164,10 @@ def test_faiss_cpu_backend_gives_the_same_numbers() -> None:
 def test_input_validation(embeddings, labels, kwargs, match) -> None:
     with pytest.raises(DataError, match=match):
         evaluate_embeddings(embeddings, labels, **kwargs)
+
+
+def test_unknown_device_is_a_config_error() -> None:
+    from daml_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown device"):
+        evaluate_embeddings(np.zeros((4, 2)), np.array([0, 0, 1, 1]), device="tpu")

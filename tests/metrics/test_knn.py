@@ -136,3 +136,14 @@ def test_bad_arguments() -> None:
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
         knn_search(bad, x, 3)
+
+
+def test_faiss_k_limit_falls_back_to_torch() -> None:
+    pytest.importorskip("faiss")
+    x = tie_data(n=30, seed=4)
+    searcher = ExactKnn(x, device="faiss-cpu", chunk_size=8)
+    searcher._faiss.max_k = 5  # pretend to be a GPU index with a small k limit
+    res = searcher.search(x, 10, np.arange(30))
+    assert res.backend == "torch-cpu"
+    ref_i, _ = brute_force(x, x, 10, np.arange(30))
+    np.testing.assert_array_equal(res.indices, ref_i)

@@ -95,3 +95,34 @@ def test_non_finite_loss_stops_cleanly(digits_root: Path, tmp_path: Path) -> Non
     config = tiny_config(digits_root, "optim.lr_trunk=1e30", "optim.lr_embedder=1e30", "model.normalize=false", "train.iterations=30")
     with pytest.raises(DamlError, match="the loss became"):
         train(config, tmp_path / "run")
+
+
+def test_resume_equals_an_uninterrupted_run(digits_root: Path, tmp_path: Path) -> None:
+    overrides = ("train.eval_every=5", "data.augment=true")
+    train(tiny_config(digits_root, "train.iterations=10", *overrides), tmp_path / "split")
+    train(tiny_config(digits_root, "train.iterations=20", *overrides), tmp_path / "split", resume=True)
+    train(tiny_config(digits_root, "train.iterations=20", *overrides), tmp_path / "whole")
+    a = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.pt")
+    b = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
+    assert a["step"] == b["step"] == 20
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
+    assert a["best"] == b["best"]
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from daml_cli.errors import TrainingInterrupted
+    from daml_cli.train.reporting import SilentReporter
+
+    class KillAtStepFour(SilentReporter):
+        def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None:
+            if step == 4:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    config = tiny_config(digits_root, "train.iterations=12", "train.eval_every=100")
+    with pytest.raises(TrainingInterrupted, match="SIGTERM received: stopped at step 4"):
+        train(config, tmp_path / "run", reporter=KillAtStepFour())
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
+    assert train(config, tmp_path / "run", resume=True).steps == 12

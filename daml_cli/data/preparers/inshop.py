@@ -81,7 +81,7 @@ class InShopPreparer:
 
     name: str = "inshop"
     expected: ExpectedCounts | None = field(default_factory=lambda: EXPECTED)
-    expected_query_gallery: tuple[int, int] | None = EXPECTED_QUERY_GALLERY
+    expected_query_gallery: tuple[int, int] | None = field(default_factory=lambda: EXPECTED_QUERY_GALLERY)
     extra_columns: tuple[str, ...] = EXTRA_COLUMNS
 
     def build(self, staging: Path, options: PrepareOptions) -> list[ManifestRow]:
