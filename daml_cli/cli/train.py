@@ -50,6 +50,8 @@ def train(
     config = load_config(source, overrides, extra)
     run_dir = out or default_run_dir(source)
     result = run_training(config, run_dir, resume=resume, preset=source, reporter=RichTrainReporter())
+    if not result.is_main:
+        return
     console.print(f"trained {result.steps} steps in {result.seconds:.1f} s -> {result.run_dir}")
     if result.last_validation:
         console.print(f"validation: {format_terms(result.last_validation)}")

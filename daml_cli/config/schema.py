@@ -93,6 +93,9 @@ class TrainConfig:
     log_every: int = 20  # metrics.jsonl period in iterations
     batch_size_eval: int = 256
     select_metric: str = "recall@1"  # validation metric that chooses best.pt
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # autocast: auto = bf16 on a GPU, off on the CPU
+    channels_last: bool = True  # memory format of image batches (faster convolutions on CPU and GPU)
+    compile: bool = False  # torch.compile the trunk
 
 
 @dataclass

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from daml_cli.data import sources as source_registry
 from daml_cli.data.checksum import check_file
-from daml_cli.data.download import DownloadError, RetryPolicy, download
+from daml_cli.data.download import DownloadError, RetryPolicy, download, verified_file
 from daml_cli.data.extract import ExtractLimits, archive_format, list_member_names, safe_extract
+from daml_cli.data.progress import byte_progress
 from daml_cli.data.sources import DatasetSources, Layout, SourceFile
 from daml_cli.errors import DataError
 
@@ -100,7 +101,8 @@ def identify(dataset: DatasetSources, path: Path) -> SourceFile:
             "it is truncated or corrupt: download it again",
         )
     raise DataError(
-        f"{path} is not one of the {dataset.title} files" + _belongs_elsewhere(dataset, path, names), _expected_files(dataset)
+        f"{path} is not one of the {dataset.title} files" + _belongs_elsewhere(dataset, path, names),
+        _expected_files(dataset),
     )
 
 
@@ -122,7 +124,7 @@ def _expected_files(dataset: DatasetSources) -> str:
     return "expected " + " or ".join(options)
 
 
-def _verify_local(path: Path, source: SourceFile, skip_checksum: bool) -> None:
+def _verify_local(path: Path, source: SourceFile, skip_checksum: bool, progress: bool = False) -> None:
     """Compare the size and checksum of a user's file with the published ones."""
     if skip_checksum:
         warn(f"not verifying the checksum of {path} (--skip-checksum)")
@@ -134,7 +136,8 @@ def _verify_local(path: Path, source: SourceFile, skip_checksum: bool) -> None:
             "the file is incomplete or a different version: download it again, or pass --skip-checksum "
             "if you re-packed it yourself",
         )
-    result = check_file(path, sha256=source.sha256, md5=source.md5)
+    with byte_progress(progress, f"verifying {path.name}", total=size) as bar:
+        result = check_file(path, sha256=source.sha256, md5=source.md5, on_bytes=bar.advance)
     if result is None:
         warn(f"no checksum is published for {source.filename}; {path.name} is checked by its content only")
     elif not result.ok:
@@ -160,12 +163,18 @@ def _complete_layout(dataset: DatasetSources, found: dict[str, Path]) -> Layout:
     )
 
 
-def from_archives(dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool) -> Acquired:
+def from_archives(
+    dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool, progress: bool = False
+) -> Acquired:
     """Recognise and verify the user's local files and pick the layout they complete."""
     found: dict[str, Path] = {}
     for path in (Path(p).expanduser() for p in archives):
+        if path.is_dir():
+            raise DataError(
+                f"--archive {path} is a folder", "pass the downloaded archive file itself, not an extracted folder"
+            )
         if not path.is_file():
-            raise DataError(f"--archive {path} does not exist or is not a file")
+            raise DataError(f"--archive {path} does not exist")
         source = identify(dataset, path)
         if source.key in found:
             raise DataError(f"{found[source.key]} and {path} are both {source.filename}", "pass each file once")
@@ -175,26 +184,46 @@ def from_archives(dataset: DatasetSources, archives: Sequence[Path], skip_checks
     if unused:
         warn(f"using the {layout.description} layout; ignoring {', '.join(unused)}")
     for key in layout.files:
-        _verify_local(found[key], dataset.file(key), skip_checksum)
+        _verify_local(found[key], dataset.file(key), skip_checksum, progress)
     return Acquired(layout, {key: found[key] for key in layout.files})
 
 
-def manual_instructions(dataset: DatasetSources) -> str:
-    """What to download by hand and how to pass it: one line per layout, for the error hint."""
-    choices = []
-    for number, layout in enumerate(dataset.layouts, start=1):
-        files = "; ".join(f"{_describe(dataset.file(k))} from {dataset.file(k).where}" for k in layout.files)
-        choices.append(f"({number}) {files}")
+def manual_instructions(dataset: DatasetSources, root: Path | None = None, download_dir: Path | None = None) -> str:
+    """What to download by hand and how to pass it (one entry per layout), for the error hint."""
+
+    def entry(key: str) -> str:
+        source = dataset.file(key)
+        return f"{_describe(source)} [{source.where}]" if source.where else _describe(source)
+
+    sets = [" + ".join(entry(key) for key in layout.files) for layout in dataset.layouts]
+    what = sets[0] if len(sets) == 1 else "one of: " + " or ".join(f"({n}) {s}" for n, s in enumerate(sets, 1))
+    manual = f" ({dataset.manual})" if dataset.manual else ""
     example = " ".join(f"--archive ~/Downloads/{dataset.file(k).filename}" for k in dataset.layouts[0].files)
+    where = f", or put the file(s) in {download_dir} and run it again" if download_dir is not None else ""
     return (
-        "download by hand one of these sets: " + " ".join(choices)
-        + f"; then run `daml prepare {dataset.name} ROOT {example}` (one --archive per file)"
+        f"download by hand {what}{manual}; then run `daml prepare {dataset.name} {root or 'ROOT'} {example}`"
+        f"{where}"
     )
 
 
+def _placed_by_hand(dataset: DatasetSources, download_dir: Path) -> Acquired | None:
+    """A layout whose files all sit, verified, in `download_dir` already (e.g. In-Shop files put there by hand)."""
+    for layout in dataset.layouts:
+        paths = {key: download_dir / dataset.file(key).filename for key in layout.files}
+        if all(path.is_file() for path in paths.values()) and all(
+            verified_file(path, dataset.file(key).sha256, dataset.file(key).md5, dataset.file(key).size)
+            for key, path in paths.items()
+        ):
+            return Acquired(layout, paths)
+    return None
+
+
 def from_downloads(dataset: DatasetSources, download_dir: Path, retry: RetryPolicy | None = None,
-                   progress: bool = True) -> Acquired:
+                   progress: bool = True, root: Path | None = None) -> Acquired:
     """Download the first layout whose files can all be fetched (files already in `download_dir` are reused)."""
+    placed = _placed_by_hand(dataset, download_dir)
+    if placed is not None:
+        return placed
     failures: list[str] = []
     for layout in dataset.layouts:
         files = [dataset.file(key) for key in layout.files]
@@ -213,8 +242,8 @@ def from_downloads(dataset: DatasetSources, download_dir: Path, retry: RetryPoli
             failures.append(error.message)
             continue
         return Acquired(layout, paths)
-    why = "; ".join(failures) if failures else "no download source is known"
-    raise DataError(f"could not download {dataset.title} ({why})", manual_instructions(dataset))
+    why = "; ".join(failures) if failures else "it has no automatic download"
+    raise DataError(f"could not download {dataset.title} ({why})", manual_instructions(dataset, root, download_dir))
 
 
 def unpack(dataset: DatasetSources, acquired: Acquired, into: Path, progress: bool = True) -> dict[str, Path]:

@@ -12,6 +12,7 @@ move on to the next mirror at once.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import os
 import socket
@@ -44,7 +45,29 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 class DownloadError(DataError):
-    """No mirror delivered a verified copy of the file."""
+    """No mirror delivered a verified copy of the file; `failures` holds (url, reason) per mirror."""
+
+    def __init__(self, filename: str, failures: list[tuple[str, str]]) -> None:
+        self.filename = filename
+        self.failures = failures
+        super().__init__(
+            f"could not download {filename}: {summarise_failures(failures) or 'no source URL is known'}",
+            "check the network connection or download the file by hand",
+        )
+
+
+def _host(url: str) -> str:
+    return url.split("/")[2] if "//" in url else url
+
+
+def summarise_failures(failures: list[tuple[str, str]]) -> str:
+    """'reason (host, host); reason (host)': mirrors that failed the same way are named together."""
+    hosts_by_reason: dict[str, list[str]] = {}
+    for url, reason in failures:
+        hosts = hosts_by_reason.setdefault(reason, [])
+        if _host(url) not in hosts:
+            hosts.append(_host(url))
+    return "; ".join(f"{reason} ({', '.join(hosts)})" for reason, hosts in hosts_by_reason.items())
 
 
 class _Permanent(Exception):
@@ -56,8 +79,14 @@ class _Transient(Exception):
 
 
 def _is_unreachable(error: urllib.error.URLError) -> bool:
-    """An unknown host or refused connection: retrying the same mirror will not help."""
-    return isinstance(error.reason, (socket.gaierror, ConnectionRefusedError))
+    """Unknown host, refused connection, no route, or no answer within the timeout: try the next mirror.
+
+    (A timeout *during* a transfer is different: it is retried, resuming where it stopped.)
+    """
+    reason = error.reason
+    if isinstance(reason, (socket.gaierror, ConnectionRefusedError, TimeoutError)):
+        return True
+    return isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
 
 
 def _content_range_start(value: str | None) -> int | None:
@@ -70,7 +99,9 @@ def _content_range_start(value: str | None) -> int | None:
         return None
 
 
-def _fetch_once(url: str, part: Path, size: int | None, timeout: float, on_bytes: Callable[[int, int | None], None]) -> None:
+def _fetch_once(
+    url: str, part: Path, size: int | None, timeout: float, on_bytes: Callable[[int, int | None], None]
+) -> None:
     """One request: append to `part` from its current length (or rewrite it); raises _Transient/_Permanent."""
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
@@ -98,16 +129,20 @@ def _fetch_once(url: str, part: Path, size: int | None, timeout: float, on_bytes
         raise _Permanent(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         if _is_unreachable(error):
-            raise _Permanent(f"cannot reach host ({error.reason})") from None
+            detail = getattr(error.reason, "strerror", None) or str(error.reason) or type(error.reason).__name__
+            raise _Permanent(f"cannot reach the host ({detail})") from None
         raise _Transient(str(error.reason)) from None
     except (OSError, http.client.HTTPException) as error:
         raise _Transient(str(error) or type(error).__name__) from None
     with response:
         status = getattr(response, "status", None) or 200
         content_type = (response.headers.get("Content-Type") or "").lower()
-        if status == 206 and _content_range_start(response.headers.get("Content-Range")) == offset:
+        if status == 206:
+            if _content_range_start(response.headers.get("Content-Range")) != offset:
+                part.unlink(missing_ok=True)
+                raise _Transient("the server resumed at another offset; starting again")
             mode = "ab"
-        else:
+        else:  # a full answer (200, or FTP): the part is rewritten from the start
             mode, offset = "wb", 0
         if "text/html" in content_type and not part.name.lower().endswith((".html.part", ".htm.part")):
             raise _Permanent("the server sent an HTML page instead of the file (a login or confirmation page?)")
@@ -186,28 +221,24 @@ def download(
         dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    failures: list[str] = []
+    failures: list[tuple[str, str]] = []
     with byte_progress(progress, dest.name, total=size) as bar:
         for url in urls:
-            host = url.split("/")[2] if "//" in url else url
-            bar.reset(size, description=f"{dest.name} from {host}")
+            bar.reset(size, description=f"{dest.name} from {_host(url)}")
             try:
                 _fetch(url, part, size, retry, sleep, bar.set)
             except _Permanent as error:
-                failures.append(f"{url}: {error}")
+                failures.append((url, str(error)))
                 continue
             if size is not None and part.stat().st_size != size:
-                failures.append(f"{url}: got {part.stat().st_size:,} bytes, expected {size:,}")
+                failures.append((url, f"got {part.stat().st_size:,} bytes, expected {size:,}"))
                 part.unlink()
                 continue
             result = check_file(part, sha256=sha256, md5=md5)
             if result is not None and not result.ok:
-                failures.append(f"{url}: {result.describe()}")
+                failures.append((url, result.describe()))
                 part.unlink()
                 continue
             os.replace(part, dest)
             return dest
-    raise DownloadError(
-        f"could not download {dest.name}: " + ("; ".join(failures) if failures else "no source URL is known"),
-        "check the network connection or download the file by hand",
-    )
+    raise DownloadError(dest.name, failures)

@@ -38,7 +38,7 @@ class SourceFile:
     size: int | None = None
     markers: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # other file names the same file is commonly saved under
-    where: str = ""  # for humans: where to get it by hand
+    where: str = ""  # for humans: where to get this file by hand (short; the dataset's `manual` says more)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class DatasetSources:
     max_unpacked_bytes: int  # refuse archives that declare more than this in total
     max_members: int  # refuse archives with more members than this
     terms: str = ""
+    manual: str = ""  # for humans: where the files are published when no download works
 
     def file(self, key: str) -> SourceFile:
         for source in self.files:
@@ -88,13 +89,14 @@ _CUB = DatasetSources(
             md5="97eceeb196236b17998738112f37df78",
             size=1_150_585_339,
             markers=("CUB_200_2011/",),
-            where="https://data.caltech.edu/records/65de6-vp158 (CaltechDATA, DOI 10.22002/D1.20098)",
+            where="https://data.caltech.edu/records/65de6-vp158",
         ),
     ),
     layouts=(Layout("tgz", "CUB_200_2011.tgz", ("archive",)),),
     max_unpacked_bytes=4 * GIB,
     max_members=20_000,
     terms="research and educational use; images come from Flickr; cite Wah et al., CNS-TR-2011-001",
+    manual="CaltechDATA record 65de6-vp158 (DOI 10.22002/D1.20098) is the official host",
 )
 
 _STANFORD_CARS = "http://ai.stanford.edu/~jkrause/car196/"
@@ -109,7 +111,7 @@ _CARS = DatasetSources(
             urls=("https://www.kaggle.com/api/v1/datasets/download/jutrera/stanford-car-dataset-by-classes-folder",),
             markers=("car_data/", "anno_train.csv"),
             aliases=("archive.zip",),
-            where="https://www.kaggle.com/datasets/jutrera/stanford-car-dataset-by-classes-folder (Download button)",
+            where="https://www.kaggle.com/datasets/jutrera/stanford-car-dataset-by-classes-folder",
         ),
         SourceFile(
             key="car_ims",
@@ -119,7 +121,7 @@ _CARS = DatasetSources(
             md5="d5c8f0aa497503f355e17dc7886c3f14",
             size=1_956_628_579,
             markers=("car_ims/",),
-            where="the original Stanford host (offline since 2023) or a mirror serving the same bytes",
+            where="no live host known",
         ),
         SourceFile(
             key="cars_annos",
@@ -128,7 +130,7 @@ _CARS = DatasetSources(
             urls=(_STANFORD_CARS + "cars_annos.mat",),
             md5="b407c6086d669747186bd1d764ff9dbc",
             size=394_471,
-            where="the original Stanford host (offline since 2023) or a mirror serving the same bytes",
+            where="no live host known",
         ),
         SourceFile(
             key="cars_train",
@@ -139,7 +141,7 @@ _CARS = DatasetSources(
             md5="065e5b463ae28d29e77c1b4b166cfe61",
             size=979_269_282,
             markers=("cars_train/",),
-            where="the original Stanford host (offline since 2023) or a mirror serving the same bytes",
+            where="no live host known",
         ),
         SourceFile(
             key="cars_test",
@@ -150,7 +152,7 @@ _CARS = DatasetSources(
             md5="4ce7ebf6a94d07f1952d94dd34c4d501",
             size=977_350_468,
             markers=("cars_test/",),
-            where="the original Stanford host (offline since 2023) or a mirror serving the same bytes",
+            where="no live host known",
         ),
         SourceFile(
             key="devkit",
@@ -174,7 +176,7 @@ _CARS = DatasetSources(
             sha256="790f75be8ea34eeded134cc559332baf23e30e91367e9ddca97d26ed9b895f05",
             md5="b0a2b23655a3edd16d84508592a98d10",
             size=185_758,
-            where="the Kaggle dataset arghyadutta1/cars196 or another mirror of the Stanford file",
+            where="Kaggle dataset arghyadutta1/cars196",
         ),
     ),
     layouts=(
@@ -189,6 +191,8 @@ _CARS = DatasetSources(
     max_unpacked_bytes=8 * GIB,
     max_members=40_000,
     terms="research use only; images collected from the web; cite Krause et al., 3dRR 2013",
+    manual="the Stanford host has been offline since 2023: the Kaggle zip is the usual source (needs a free "
+    "Kaggle account), the other sets work if you have them",
 )
 
 _SOP = DatasetSources(
@@ -208,37 +212,33 @@ _SOP = DatasetSources(
             md5="7f73d41a2f44250d4779881525aea32e",
             size=3_083_860_082,
             markers=("Stanford_Online_Products/",),
-            where="https://drive.google.com/uc?id=1TclrpQOF_ullUP99wk_gjGN8pKvtErG8 (link in the authors' "
-            "repository rksltnl/Deep-Metric-Learning-CVPR16)",
+            where="https://drive.google.com/uc?id=1TclrpQOF_ullUP99wk_gjGN8pKvtErG8",
         ),
     ),
     layouts=(Layout("zip", "Stanford_Online_Products.zip", ("archive",)),),
     max_unpacked_bytes=8 * GIB,
     max_members=200_000,
     terms="research use only (eBay product photos); cite Oh Song et al., CVPR 2016",
+    manual="the Google Drive link is in the authors' repository rksltnl/Deep-Metric-Learning-CVPR16",
 )
 
-_INSHOP_WHERE = (
-    "the DeepFashion In-shop Clothes Retrieval Benchmark, Google Drive folder "
-    "https://drive.google.com/drive/folders/0B7EVK8r0v71pVDZFQXRsMDZCX1E (agree to its terms first)"
-)
 _INSHOP = DatasetSources(
     name="inshop",
     title="In-Shop Clothes Retrieval (DeepFashion)",
     files=(
-        SourceFile(key="img", filename="img.zip", kind="zip", markers=("img/",), where=_INSHOP_WHERE + ", Img/img.zip"),
+        SourceFile(key="img", filename="img.zip", kind="zip", markers=("img/",), where="Img/img.zip"),
         SourceFile(
             key="img_highres",
             filename="img_highres.zip",
             kind="zip",
             markers=("img_highres/",),
-            where=_INSHOP_WHERE + ", Img/img_highres.zip (password from the DeepFashion agreement)",
+            where="Img/img_highres.zip, re-packed without its password",
         ),
         SourceFile(
             key="partition",
             filename="list_eval_partition.txt",
             kind="file",
-            where=_INSHOP_WHERE + ", Eval/list_eval_partition.txt",
+            where="Eval/list_eval_partition.txt",
         ),
     ),
     layouts=(
@@ -248,6 +248,8 @@ _INSHOP = DatasetSources(
     max_unpacked_bytes=32 * GIB,
     max_members=120_000,
     terms="non-commercial research only (DeepFashion agreement); cite Liu et al., CVPR 2016",
+    manual="all are in the DeepFashion In-shop Clothes Retrieval Benchmark Google Drive folder "
+    "https://drive.google.com/drive/folders/0B7EVK8r0v71pVDZFQXRsMDZCX1E (accept its terms first)",
 )
 
 SOURCES: dict[str, DatasetSources] = {s.name: s for s in (_CUB, _CARS, _SOP, _INSHOP)}

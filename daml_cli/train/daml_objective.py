@@ -90,7 +90,8 @@ def check_daml_config(daml: DamlConfig, loss_name: str) -> None:
 class DamlObjective:
     """Base loss + DAML generator; see the module docstring for the phases and update schemes."""
 
-    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> None:
+    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: object = None) -> None:
+        self.context = context  # StepContext: precision and data parallelism (see train/context.py)
         check_daml_config(config.daml, config.loss.name)
         self.model = model
         self.loss = loss

@@ -30,8 +30,11 @@ from daml_cli.losses.registry import build_loss
 from daml_cli.metrics.evaluate import evaluate_embeddings
 from daml_cli.models.embedding import EmbeddingModel, build_model
 from daml_cli.train.checkpoint import load_checkpoint, save_checkpoint
+from daml_cli.train.context import StepContext
 from daml_cli.train.device import resolve_device
+from daml_cli.train.distributed import Distributed, check_divisible, from_environment
 from daml_cli.train.objective import Objective, build_objective
+from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
 from daml_cli.train.run_dir import RunDir
 
@@ -44,6 +47,7 @@ class TrainResult:
     best_value: float | None
     last_validation: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    is_main: bool = True  # False on the other processes of a distributed run
 
 
 def seed_everything(seed: int) -> None:
@@ -56,20 +60,37 @@ def dataset_dir(config: RunConfig) -> Path:
     return Path(config.data.root) / config.data.dataset
 
 
+class RankShare(torch.utils.data.Sampler):
+    """This process's share of every global batch the P×K sampler draws (all of it on one process)."""
+
+    def __init__(self, sampler: PKBatchSampler, dist: Distributed) -> None:
+        self.sampler = sampler
+        self.dist = dist
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for items in self.sampler:
+            yield self.dist.rank_share(items)
+
+
 class Trainer:
     """Holds everything a run needs; `run()` trains from the current step to `train.iterations`."""
 
     def __init__(self, config: RunConfig, run_dir: Path, reporter: TrainReporter | None = None) -> None:
         self.config = config
         self.run_dir = RunDir(Path(run_dir))
-        self.reporter = reporter or SilentReporter()
         self.device = resolve_device(config.device)
+        self.dist: Distributed = from_environment(self.device.type)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
         seed_everything(config.seed)
-        self.model: EmbeddingModel = build_model(config.model).to(self.device)
+        self.model: EmbeddingModel = self._build_model()
         self.loss = build_loss(config.loss)
-        self.objective: Objective = build_objective(self.model, self.loss, config)
+        self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
+        self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
         self.dataset = ManifestDataset(self.train_rows, self.manifest.root, train_transform(config.data))
         self.sampler = PKBatchSampler(
@@ -79,6 +100,18 @@ class Trainer:
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
         self.stop_signal: int | None = None
+
+    def _build_model(self) -> EmbeddingModel:
+        model = build_model(self.config.model)
+        if self.dist.enabled and self.device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = model.to(self.device)
+        if self.config.train.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.dist.broadcast_parameters(model)
+        if self.config.train.compile:
+            model.trunk.compile()  # in place: state-dict keys stay those of the plain module
+        return model
 
     # -- checkpoints -------------------------------------------------------------------------------
     def payload(self) -> dict[str, Any]:
@@ -118,6 +151,14 @@ class Trainer:
         return dict(result.metrics)
 
     def evaluate_and_checkpoint(self, log: MetricsLog) -> None:
+        """Validate and write checkpoints on the main process; the others wait for it."""
+        if not self.dist.is_main:
+            self.dist.barrier()
+            return
+        self._evaluate_and_checkpoint(log)
+        self.dist.barrier()
+
+    def _evaluate_and_checkpoint(self, log: MetricsLog) -> None:
         metrics = self.validate()
         key = self.config.train.select_metric
         is_best = False
@@ -157,7 +198,7 @@ class Trainer:
         workers = self.config.data.workers
         return torch.utils.data.DataLoader(
             self.dataset,
-            batch_sampler=self.sampler,
+            batch_sampler=RankShare(self.sampler, self.dist),
             generator=torch.Generator(),  # keeps the global RNG untouched, so resumed runs match
             num_workers=workers,
             pin_memory=self.device.type == "cuda",
@@ -171,18 +212,21 @@ class Trainer:
         raise DamlError(f"the loss became {values['loss']} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
 
     def _stop_if_signalled(self) -> None:
-        if self.stop_signal is None:
+        if not self.dist.any_flag(self.stop_signal is not None):
             return
-        save_checkpoint(self.run_dir.last, self.payload())
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir.last, self.payload())
+        self.dist.barrier()
+        name = signal.Signals(self.stop_signal).name if self.stop_signal is not None else "a stop signal"
         raise TrainingInterrupted(
-            f"{signal.Signals(self.stop_signal).name} received: stopped at step {self.step} and saved {self.run_dir.last}",
+            f"{name} received: stopped at step {self.step} and saved {self.run_dir.last}",
             f"continue with `daml train --out {self.run_dir.root} --resume`",
         )
 
     def _run(self) -> TrainResult:
         config = self.config
         total, eval_every, log_every = config.train.iterations, config.train.eval_every, config.train.log_every
-        log = MetricsLog(self.run_dir.metrics)
+        log = MetricsLog(self.run_dir.metrics, enabled=self.dist.is_main)
         if not self.val_rows:
             self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
         started = window_start = time.perf_counter()
@@ -192,10 +236,13 @@ class Trainer:
         try:
             while self.step < total:
                 images, labels = next(batches)
-                images, labels = images.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+                images = images.to(self.device, non_blocking=True)
+                if config.train.channels_last:
+                    images = images.contiguous(memory_format=torch.channels_last)
+                labels = labels.to(self.device, non_blocking=True)
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
-                window_images += len(labels)
+                window_images += len(labels) * self.dist.world_size
                 values = {name: float(value) for name, value in terms.items()}
                 self._check_finite(values)
                 elapsed = time.perf_counter() - window_start
@@ -219,6 +266,7 @@ class Trainer:
             best_value=self.best_value,
             last_validation=self.last_validation,
             seconds=time.perf_counter() - started,
+            is_main=self.dist.is_main,
         )
 
 def train(
@@ -231,8 +279,11 @@ def train(
     else:
         run.check_fresh()
     trainer = Trainer(config, run.root, reporter)
-    run.checkpoints.mkdir(parents=True, exist_ok=True)
+    if trainer.dist.is_main:
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+    trainer.dist.barrier()
     if resume:
         trainer.restore(run.last)
-    atomic_write_text(run.config, dump_config(config, preset))
+    if trainer.dist.is_main:
+        atomic_write_text(run.config, dump_config(config, preset))
     return trainer.run()

@@ -13,6 +13,7 @@ import torch
 from daml_cli.config.schema import RunConfig
 from daml_cli.losses.base import TupleLoss
 from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
+from daml_cli.train.context import StepContext
 
 
 class Objective(Protocol):
@@ -44,21 +45,29 @@ def metric_optimizer(model: EmbeddingModel, config: RunConfig) -> torch.optim.Op
 class BaselineObjective:
     """Minimise the base loss (triplet, N-pair, lifted, contrastive) on real negatives."""
 
-    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> None:
+    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None) -> None:
         self.model = model
         self.loss = loss
         self.config = config
+        self.context = context or StepContext()
         self.optimizer = metric_optimizer(model, config)
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """Embed this rank's images, gather the global batch, and step on the base loss."""
+        precision, distributed = self.context.precision, self.context.distributed
         self.model.train()
         if self.config.model.freeze_bn:
             freeze_batchnorm(self.model.trunk)
-        embeddings = self.model(images)
+        with precision.autocast():
+            local = self.model(images)
+        embeddings = distributed.gather(local.float())
+        labels = distributed.gather_labels(labels)
         output = self.loss(embeddings, labels, mining_generator(self.config.seed, step))
         self.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        self.optimizer.step()
+        precision.backward(output.loss)
+        distributed.average_gradients(self.model.parameters())
+        precision.step(self.optimizer)
+        precision.update()
         terms = {"loss": output.loss.detach()}
         terms.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
         return terms
@@ -73,10 +82,12 @@ class BaselineObjective:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-def build_objective(model: EmbeddingModel, loss: TupleLoss, config: RunConfig) -> Objective:
+def build_objective(
+    model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None
+) -> Objective:
     """The baseline objective, or DAML's when `daml.enabled` is set."""
     if config.daml.enabled:
         from daml_cli.train.daml_objective import DamlObjective
 
-        return DamlObjective(model, loss, config)
-    return BaselineObjective(model, loss, config)
+        return DamlObjective(model, loss, config, context)
+    return BaselineObjective(model, loss, config, context)

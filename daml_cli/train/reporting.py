@@ -36,9 +36,12 @@ class SilentReporter:
 class MetricsLog:
     """Appends one JSON object per line to `metrics.jsonl`, flushed at once so a crash loses nothing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, enabled: bool = True) -> None:
         self.path = path
+        self.enabled = enabled  # only the main process of a distributed run writes
 
     def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, sort_keys=False) + "\n")

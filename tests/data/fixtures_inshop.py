@@ -43,7 +43,8 @@ def make_rows(shape: dict[str, tuple[int, int]] = FULL) -> list[tuple[str, str, 
             for _ in range(size):
                 j = used.get(number, 0)
                 used[number] = j + 1
-                name = f"img/{gender}/{category}/{item}/{j // len(VIEWS) + 1:02d}_{j % len(VIEWS) + 1}_{VIEWS[j % len(VIEWS)]}.jpg"
+                view = j % len(VIEWS)
+                name = f"img/{gender}/{category}/{item}/{j // len(VIEWS) + 1:02d}_{view + 1}_{VIEWS[view]}.jpg"
                 rows.append((name, item, status))
     return rows
 
@@ -55,7 +56,9 @@ def partition_text(rows: list[tuple[str, str, str]], declared: int | None = None
     return "\n".join(lines) + "\n"
 
 
-def image_entries(rows: list[tuple[str, str, str]], top: str = "img", omit: frozenset[str] = frozenset()) -> list[Entry]:
+def image_entries(
+    rows: list[tuple[str, str, str]], top: str = "img", omit: frozenset[str] = frozenset()
+) -> list[Entry]:
     entries: list[Entry] = [folder(top)]
     made: set[str] = set()
     for number, (name, _, _) in enumerate(rows):

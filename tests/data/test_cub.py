@@ -32,7 +32,9 @@ from daml_cli.data.preparers.base import ExpectedCounts
 def mini_expected(monkeypatch) -> ExpectedCounts:
     """Make `daml prepare cub` expect the mini archive's counts (computed from the real label table)."""
     counts = mini_counts()
-    expected = ExpectedCounts(images={s: n for s, (n, _) in counts.items()}, classes={s: c for s, (_, c) in counts.items()})
+    expected = ExpectedCounts(
+        images={s: n for s, (n, _) in counts.items()}, classes={s: c for s, (_, c) in counts.items()}
+    )
     monkeypatch.setattr(cub_module, "EXPECTED", expected)
     return expected
 
@@ -247,3 +249,38 @@ def test_missing_archive_path_is_refused(tmp_path, monkeypatch, capsys):
     err = _hostile(tmp_path, monkeypatch, capsys, tmp_path / "nowhere.tgz")
     assert "does not exist" in err
 
+
+
+def test_interrupted_prepare_leaves_no_half_dataset(cub_mini_tgz, tmp_path, monkeypatch, mini_expected):
+    from daml_cli.data import extract
+    from daml_cli.data.preparers.base import PrepareOptions
+    from daml_cli.data.preparers.flow import prepare_dataset
+
+    trust_fixture_files(monkeypatch, "cub", {"archive": cub_mini_tgz})
+    real_copy, calls = extract._copy, []
+
+    def interrupted(source, target, size):
+        calls.append(target)
+        if len(calls) == 6:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the extraction
+        real_copy(source, target, size)
+
+    monkeypatch.setattr(extract, "_copy", interrupted)
+    root = tmp_path / "root"
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset("cub", root, PrepareOptions(archives=[cub_mini_tgz]))
+    assert len(calls) == 6
+    assert_nothing_prepared(root, "cub")
+    assert all_files(root) == set()
+
+
+def test_failed_force_keeps_the_previous_dataset(cub_mini_tgz, tmp_path, monkeypatch, capsys, mini_expected):
+    trust_fixture_files(monkeypatch, "cub", {"archive": cub_mini_tgz})
+    root = tmp_path / "root"
+    assert _prepare(root, cub_mini_tgz, capsys=capsys)[0] == 0
+    before = (root / "cub" / "manifest.csv").read_bytes()
+    hostile = build_cub_tgz(tmp_path / "CUB_200_2011.tgz", MINI_IDS, extra=[Entry("../../evil.txt", b"x")])
+    code, _, err = _prepare(root, hostile, extra=("--force", "--skip-checksum"), capsys=capsys)
+    assert code == 2 and "contains '..'" in err
+    assert (root / "cub" / "manifest.csv").read_bytes() == before
+    assert read_manifest(root / "cub").rows and not [p for p in root.iterdir() if p.name.startswith(".cub.")]

@@ -48,7 +48,9 @@ def test_member_names_are_normalised(name, expected):
     assert safe_member_name(name) == expected
 
 
-@pytest.mark.parametrize("name", ["/etc/passwd", "\\evil", "C:/Windows/x", "../x", "a/../../x", "a/..", "a\\..\\x", "a\x00b"])
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "\\evil", "C:/Windows/x", "../x", "a/../../x", "a/..", "a\\..\\x", "a\x00b"]
+)
 def test_unsafe_member_names_are_rejected(name):
     with pytest.raises(ValueError):
         safe_member_name(name)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fixtures_archives import all_files, assert_nothing_prepared, run_cli, trust_fixture_files, write_zip
 from fixtures_cub import MINI_IDS, build_cub_tgz
-from fixtures_inshop import FULL, MINI, build_inshop, image_entries, inshop_full, make_rows, partition_text  # noqa: F401
+from fixtures_inshop import MINI, build_inshop, image_entries, inshop_full, make_rows, partition_text  # noqa: F401
 
 from daml_cli.data.images import load_rgb
 from daml_cli.data.manifest import read_manifest
@@ -128,3 +128,13 @@ def test_archive_of_another_dataset_is_refused(tmp_path, capsys):
     err = _refused(tmp_path, [cub], capsys=capsys)
     assert "is not one of the In-Shop" in err
     assert "daml prepare cub" in err
+
+
+def test_files_placed_by_hand_in_the_download_folder_are_used(tmp_path, monkeypatch, capsys, mini_expected):
+    root = tmp_path / "root"
+    (root / "downloads").mkdir(parents=True)
+    files = build_inshop(root / "downloads")  # In-Shop has no download URL: the user puts the files there
+    trust_fixture_files(monkeypatch, "inshop", files)
+    code, _, err = run_cli(["prepare", "inshop", str(root)], capsys)
+    assert code == 0, err
+    assert len(read_manifest(root / "inshop").rows) == sum(n for n, _ in MINI.values())

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from fixtures_archives import Entry, all_files, assert_nothing_prepared, run_cli, trust_fixture_files, write_zip
 from fixtures_cub import MINI_IDS, build_cub_tgz
-from fixtures_sop import FULL, HEADER, MINI, build_sop_zip, make_lists, sop_entries, sop_full_zip, sop_mini_zip  # noqa: F401
+from fixtures_sop import (  # noqa: F401 (session fixtures)
+    FULL,
+    HEADER,
+    MINI,
+    build_sop_zip,
+    make_lists,
+    sop_entries,
+    sop_full_zip,
+    sop_mini_zip,
+)
 
 from daml_cli.data.images import load_rgb
 from daml_cli.data.manifest import read_manifest

@@ -236,8 +236,17 @@ def test_gradient_routing(loss: str, update: str) -> None:
     gen_params, metric_params = list(objective.generator.parameters()), list(objective.model.parameters())
     got_gen, got_metric = _grads(gen_params), _grads(metric_params)
 
+    objective.generator = Recording(objective.generator)
     terms = objective.forward_terms(images, LABELS, 2)  # same parameters, same mining: the same forward
     j_gen, j_m = terms.j_gen, 0.7 * terms.j_m.loss
+    # The metric's J_m with x̃ detached, built here rather than read from the objective.
+    embeddings = objective.model(images)
+    tuples = objective.generator_loss.mine(LABELS, embeddings.detach(), mining_generator(config.seed, 2))
+    synthetic = objective.generator.last[3]
+    fixed_synthetic = objective.model.embed_features(synthetic.detach())
+    j_m_detached = 0.7 * objective.generator_loss.compute(embeddings, tuples, fixed_synthetic).loss
+    j_m_attached = 0.7 * objective.generator_loss.compute(embeddings, tuples, objective.model.embed_features(synthetic)).loss
+    assert not _same(_expected(j_m_detached, metric_params), _expected(j_m_attached, metric_params))
     # Each term must reach the "wrong" side in the joint objective, or this test could not fail.
     joint_config = _config(loss, margin=1.5, update="joint", lambda_metric=0.7, lambda_adv=5.0, adv_margin=0.0)
     joint = _objective(joint_config, objective.model)
@@ -247,7 +256,7 @@ def test_gradient_routing(loss: str, update: str) -> None:
     assert not _same(_expected(joint_terms.j_gen, metric_params), [torch.zeros_like(p) for p in metric_params])
     if update == "alternating":
         assert _same(got_gen, _expected(j_gen, gen_params))
-        assert _same(got_metric, _expected(j_m, metric_params))
+        assert _same(got_metric, _expected(j_m_detached, metric_params))
         assert not _same(got_gen, _expected(j_gen + 0.7 * joint_terms.j_m.loss, gen_params))
     else:
         assert _same(got_gen, _expected(j_gen + j_m, gen_params))
@@ -275,6 +284,8 @@ def _adam_loop(model: EmbeddingModel, config: RunConfig, batches: list[torch.Ten
 @pytest.mark.parametrize("loss", ["triplet", "npair", "lifted", "contrastive"])
 def test_disabled_and_pretraining_reproduce_the_baseline_exactly(loss: str) -> None:
     config = _config(loss, margin=1.0, pretrain_iters=3)
+    # Random mining everywhere it exists, so the per-step mining seed matters too.
+    config.loss = dataclasses.replace(config.loss, triplets="random", max_negatives=2)
     batches = [_images(seed=s) for s in range(3)]
     reference = _model()
     expected = _adam_loop(reference, config, batches)
@@ -313,6 +324,29 @@ def test_schedule_pretrain_then_generator_warmup_then_joint() -> None:
     gen_before, metric_before = snapshot(objective.generator), snapshot(objective.model)
     objective.train_step(images, LABELS, 3)  # joint: both move
     assert not _same(snapshot(objective.generator), gen_before) and not _same(snapshot(objective.model), metric_before)
+
+
+class Constant(nn.Module):
+    """A generator that ignores its inputs: gradients of its output reach only its own parameter."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.linspace(-1.0, 1.0, width))
+
+    def forward(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+        return self.value.expand(negative.shape[0], -1)
+
+
+@pytest.mark.parametrize("detach_real", [True, False])
+def test_detach_real_keeps_hard_and_reg_off_the_metric(detach_real: bool) -> None:
+    objective = _objective(_config(detach_real=detach_real))
+    objective.generator = Constant(6)
+    terms = objective.forward_terms(_images(), LABELS, 0)
+    params = list(objective.model.trunk.parameters())
+    zero = [torch.zeros_like(p) for p in params]
+    for term in (terms.j_hard, terms.j_reg):
+        assert _same(_expected(term, params), zero) == detach_real
+        assert not _same(_expected(term, [objective.generator.value]), [torch.zeros(6)])
 
 
 def test_joint_trunk_learning_rate_is_scaled() -> None:

@@ -126,3 +126,16 @@ def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Pa
         train(config, tmp_path / "run", reporter=KillAtStepFour())
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
     assert train(config, tmp_path / "run", resume=True).steps == 12
+
+
+def test_bf16_autocast_on_cpu(digits_root: Path, tmp_path: Path) -> None:
+    from daml_cli.train.precision import resolve_precision
+
+    assert resolve_precision("bf16", torch.device("cpu")).dtype == torch.bfloat16
+    assert resolve_precision("auto", torch.device("cpu")).dtype is None
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA GPU"):
+        resolve_precision("fp16", torch.device("cpu"))
+    result = train(tiny_config(digits_root, "train.amp=bf16", "train.iterations=4", "train.eval_every=2"), tmp_path / "run")
+    assert result.steps == 4 and 0.0 <= result.best_value <= 1.0
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["loss"] == r["loss"] for r in records if r["phase"] == "train")  # finite, not NaN

@@ -99,7 +99,9 @@ class InShopPreparer:
             relatives.append(rest)
         unpacked.require_images(top, relatives, archive)
         unpacked.adopt(top, staging, "")
-        rows = [ManifestRow(f"images/{rel}", r.label, r.class_name, r.split, r.extra) for rel, r in zip(relatives, rows)]
+        rows = [
+            ManifestRow(f"images/{rel}", r.label, r.class_name, r.split, r.extra) for rel, r in zip(relatives, rows)
+        ]
         unpacked.keep_metadata(staging, [files["partition"]])
         unpacked.discard_sources(staging)
         return rows

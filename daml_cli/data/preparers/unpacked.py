@@ -39,10 +39,10 @@ def gather(name: str, staging: Path, options: PrepareOptions) -> tuple[Layout, d
     dataset = get_sources(name)
     progress = show_progress()
     if options.archives:
-        acquired = from_archives(dataset, options.archives, options.skip_checksum)
+        acquired = from_archives(dataset, options.archives, options.skip_checksum, progress)
     else:
         download_dir = options.download_dir or staging.parent / "downloads"
-        acquired = from_downloads(dataset, download_dir, progress=progress)
+        acquired = from_downloads(dataset, download_dir, progress=progress, root=staging.parent)
     return acquired.layout, unpack(dataset, acquired, staging / SOURCES_DIR, progress=progress)
 
 

@@ -1,0 +1,14 @@
+"""What an objective needs to know about how it runs: precision and data parallelism."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from daml_cli.train.distributed import Distributed
+from daml_cli.train.precision import Precision
+
+
+@dataclass
+class StepContext:
+    precision: Precision = field(default_factory=Precision)
+    distributed: Distributed = field(default_factory=Distributed)
