@@ -36,8 +36,9 @@ class RichTrainReporter:
         self.progress.start()
         self.task = self.progress.add_task("train", total=total_steps, completed=first_step, status="")
 
-    def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None:
-        self.progress.update(self.task, completed=step, status=f"{format_terms(terms)} {images_per_second:.0f} img/s")
+    def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
+        status = f"{format_terms(terms)} {images_per_second:.0f} img/s, data wait {data_wait:.0%}"
+        self.progress.update(self.task, completed=step, status=status)
 
     def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None:
         marker = " (best)" if is_best else ""

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from daml_cli.data.manifest import ManifestRow
-from daml_cli.data.images import load_rgb
+from daml_cli.data.images import load_rgb_tensor
 
 
 class ManifestDataset(torch.utils.data.Dataset):
@@ -27,7 +27,7 @@ class ManifestDataset(torch.utils.data.Dataset):
         """`item` is an index, or (index, seed) to make the random transform depend only on that seed."""
         index, seed = item if isinstance(item, tuple) else (item, None)
         row = self.rows[index]
-        image = load_rgb(self.root / row.path)
+        image = load_rgb_tensor(self.root / row.path)
         if seed is None:
             return self.transform(image), row.label
         with torch.random.fork_rng(devices=[]):

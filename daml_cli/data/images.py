@@ -61,3 +61,27 @@ def load_rgb(path: Path | str) -> Image.Image:
         raise DataError(f"image {path} does not exist") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise DataError(f"cannot read image {path}: {error}", "replace or remove the file") from None
+
+
+_FAST_DECODE_SUFFIXES = frozenset({".jpg", ".jpeg"})
+
+
+def load_rgb_tensor(path: Path | str) -> "torch.Tensor":
+    """The image at `path` as a 3×H×W uint8 RGB tensor, the input of the training and evaluation transforms.
+
+    JPEGs (the bulk of the benchmarks) are decoded by torchvision.io, faster than PIL; grayscale and CMYK
+    JPEGs come out as RGB and EXIF orientation is applied. Other formats, and any JPEG libjpeg-turbo
+    refuses, go through `load_rgb` (PIL), which also handles transparency and 16-bit images.
+    """
+    import torch
+
+    path = Path(path)
+    if path.suffix.lower() in _FAST_DECODE_SUFFIXES:
+        from torchvision.io import ImageReadMode, decode_image, read_file
+
+        try:
+            return decode_image(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        except RuntimeError:
+            pass  # fall back to PIL, which raises a DataError naming the file when it cannot read it either
+    array = np.asarray(load_rgb(path), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from daml_cli.data.images import load_rgb
+from daml_cli.data.images import load_rgb_tensor
 from daml_cli.data.transforms import eval_transform
 
 
@@ -22,7 +22,7 @@ class _PathDataset(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(load_rgb(self.paths[index]))
+        return self.transform(load_rgb_tensor(self.paths[index]))
 
 
 @torch.no_grad()

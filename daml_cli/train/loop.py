@@ -21,6 +21,7 @@ from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
+from daml_cli.data.preparers.resize import read_resized_info
 from daml_cli.data.sampler import PKBatchSampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
@@ -60,6 +61,14 @@ def dataset_dir(config: RunConfig) -> Path:
     return Path(config.data.root) / config.data.dataset
 
 
+def training_image_root(dataset: Path, config: RunConfig) -> Path:
+    """The resized copy written by ``prepare --resize N`` when N covers ``data.resize``, else the originals."""
+    info = read_resized_info(dataset)
+    if info is not None and int(info.get("size", 0)) >= config.data.resize:
+        return dataset / str(info["folder"])
+    return dataset
+
+
 class RankShare(torch.utils.data.Sampler):
     """This process's share of every global batch the P×K sampler draws (all of it on one process)."""
 
@@ -92,7 +101,7 @@ class Trainer:
         self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
-        self.dataset = ManifestDataset(self.train_rows, self.manifest.root, train_transform(config.data))
+        self.dataset = ManifestDataset(self.train_rows, training_image_root(self.manifest.root, config), train_transform(config.data))
         self.sampler = PKBatchSampler(
             self.dataset.labels.tolist(), config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed
         )
@@ -230,12 +239,14 @@ class Trainer:
         if not self.val_rows:
             self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
         started = window_start = time.perf_counter()
-        window_images = 0
+        window_images, window_wait = 0, 0.0
         batches = iter(self._loader())
         self.reporter.start(total, self.step)
         try:
             while self.step < total:
+                waiting = time.perf_counter()
                 images, labels = next(batches)
+                window_wait += time.perf_counter() - waiting
                 images = images.to(self.device, non_blocking=True)
                 if config.train.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
@@ -247,13 +258,17 @@ class Trainer:
                 self._check_finite(values)
                 elapsed = time.perf_counter() - window_start
                 rate = window_images / elapsed if elapsed > 0 else 0.0
-                self.reporter.step(self.step, values, rate)
+                wait_share = window_wait / elapsed if elapsed > 0 else 0.0
+                self.reporter.step(self.step, values, rate, wait_share)
                 for message in self.objective.drain_warnings():
                     self.reporter.warn(message)
                     log.write({"step": self.step, "phase": "warning", "message": message})
                 if self.step % log_every == 0 or self.step == total:
-                    log.write({"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2)})
-                    window_start, window_images = time.perf_counter(), 0
+                    log.write(
+                        {"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2),
+                         "data_wait": round(wait_share, 4)}
+                    )
+                    window_start, window_images, window_wait = time.perf_counter(), 0, 0.0
                 if (eval_every and self.step % eval_every == 0) or self.step == total:
                     self.evaluate_and_checkpoint(log)
                 self._stop_if_signalled()

@@ -25,7 +25,7 @@ def test_run_folder_contents(tiny_run: Path) -> None:
     val_records = [r for r in records if r["phase"] == "val"]
     assert [r["step"] for r in train_records] == [2, 4, 6]
     assert [r["step"] for r in val_records] == [3, 6]
-    assert all("loss" in r and "images_per_s" in r for r in train_records)
+    assert all("loss" in r and "images_per_s" in r and 0.0 <= r["data_wait"] <= 1.0 for r in train_records)
     assert all(0.0 <= r["recall@1"] <= 1.0 for r in val_records)
     best = max(val_records, key=lambda r: r["recall@1"])
     assert load_checkpoint(tiny_run / "checkpoints" / "best.pt")["best"]["value"] == pytest.approx(best["recall@1"])
@@ -117,7 +117,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Pa
     from daml_cli.train.reporting import SilentReporter
 
     class KillAtStepFour(SilentReporter):
-        def step(self, step: int, terms: dict[str, float], images_per_second: float) -> None:
+        def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
             if step == 4:
                 os.kill(os.getpid(), signal.SIGTERM)
 
@@ -139,3 +139,16 @@ def test_bf16_autocast_on_cpu(digits_root: Path, tmp_path: Path) -> None:
     assert result.steps == 4 and 0.0 <= result.best_value <= 1.0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(r["loss"] == r["loss"] for r in records if r["phase"] == "train")  # finite, not NaN
+
+
+def test_training_reads_the_resized_copy_when_it_is_large_enough(tmp_path: Path) -> None:
+    from daml_cli.data.preparers.base import PrepareOptions
+    from daml_cli.data.preparers.flow import prepare_dataset
+    from daml_cli.train.loop import training_image_root
+
+    prepare_dataset("digits", tmp_path, PrepareOptions(resize=20))
+    dataset = tmp_path / "digits"
+    assert training_image_root(dataset, tiny_config(tmp_path, "data.resize=16")) == dataset / "resized-20"
+    assert training_image_root(dataset, tiny_config(tmp_path, "data.resize=24")) == dataset
+    result = train(tiny_config(tmp_path, "train.iterations=2", "train.eval_every=0"), tmp_path / "run")
+    assert result.steps == 2
