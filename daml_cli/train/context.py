@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from daml_cli.train.distributed import Distributed
 from daml_cli.train.precision import Precision
+from daml_cli.train.timing import SectionTimer
 
 
 @dataclass
 class StepContext:
     precision: Precision = field(default_factory=Precision)
     distributed: Distributed = field(default_factory=Distributed)
+    timer: SectionTimer = field(default_factory=SectionTimer)

@@ -54,20 +54,23 @@ class BaselineObjective:
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Embed this rank's images, gather the global batch, and step on the base loss."""
-        precision, distributed = self.context.precision, self.context.distributed
+        precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
         self.model.train()
         if self.config.model.freeze_bn:
             freeze_batchnorm(self.model.trunk)
-        with precision.autocast():
+        with timer.section("forward"), precision.autocast():
             local = self.model(images)
-        embeddings = distributed.gather(local.float())
-        labels = distributed.gather_labels(labels)
-        output = self.loss(embeddings, labels, mining_generator(self.config.seed, step))
-        self.optimizer.zero_grad(set_to_none=True)
-        precision.backward(output.loss)
-        distributed.average_gradients(self.model.parameters())
-        precision.step(self.optimizer)
-        precision.update()
+        with timer.section("loss"):
+            embeddings = distributed.gather(local.float())
+            labels = distributed.gather_labels(labels)
+            output = self.loss(embeddings, labels, mining_generator(self.config.seed, step))
+        with timer.section("backward"):
+            self.optimizer.zero_grad(set_to_none=True)
+            precision.backward(output.loss)
+            distributed.average_gradients(self.model.parameters())
+        with timer.section("optimizer"):
+            precision.step(self.optimizer)
+            precision.update()
         terms = {"loss": output.loss.detach()}
         terms.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
         return terms

@@ -10,11 +10,12 @@ import dataclasses
 import functools
 import hashlib
 import io
+import shutil
 import stat
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,3 +166,12 @@ def assert_nothing_prepared(root: Path, name: str) -> None:
     leftovers = [p.name for p in root.iterdir() if p.name.startswith(f".{name}.")] if root.exists() else []
     assert leftovers == []
     assert list(root.rglob("manifest.csv")) == [] if root.exists() else True
+
+
+@pytest.fixture
+def disposable_root(tmp_path) -> Iterator[Path]:
+    """`tmp_path/root`, deleted after the test: full-size datasets are 10k-170k files that pytest would
+    otherwise keep (and a later session would have to delete)."""
+    root = tmp_path / "root"
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

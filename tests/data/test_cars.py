@@ -11,6 +11,7 @@ import scipy.io
 from fixtures_archives import (
     all_files,
     assert_nothing_prepared,
+    disposable_root,
     file,
     folder,
     require_meta,
@@ -58,31 +59,31 @@ def _check_standard_split(root: Path) -> Counter:
 _per_layout: dict[str, Counter] = {}
 
 
-def test_kaggle_zip_renamed_archive(cars_kaggle_zip, tmp_path, monkeypatch, capsys):
+def test_kaggle_zip_renamed_archive(cars_kaggle_zip, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "cars", {"kaggle": cars_kaggle_zip})
-    code, out, err = _prepare(tmp_path, [cars_kaggle_zip], capsys=capsys)  # saved as archive.zip by a browser
+    code, out, err = _prepare(disposable_root, [cars_kaggle_zip], capsys=capsys)  # saved as archive.zip by a browser
     assert code == 0, err
-    _per_layout["kaggle"] = _check_standard_split(tmp_path)
-    manifest = read_manifest(tmp_path / "cars")
+    _per_layout["kaggle"] = _check_standard_split(disposable_root)
+    manifest = read_manifest(disposable_root / "cars")
     ram = next(r for r in manifest.rows if r.label == 174)
     assert ram.class_name == "Ram C/V Cargo Van Minivan 2012" and "/Ram C-V Cargo Van Minivan 2012/" in ram.path
 
 
-def test_original_car_ims_layout(cars_car_ims, tmp_path, monkeypatch, capsys):
+def test_original_car_ims_layout(cars_car_ims, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "cars", cars_car_ims)
-    code, _, err = _prepare(tmp_path, cars_car_ims.values(), capsys=capsys)
+    code, _, err = _prepare(disposable_root, cars_car_ims.values(), capsys=capsys)
     assert code == 0, err
-    _per_layout["car_ims"] = _check_standard_split(tmp_path)
-    first = read_manifest(tmp_path / "cars").rows[0]
+    _per_layout["car_ims"] = _check_standard_split(disposable_root)
+    first = read_manifest(disposable_root / "cars").rows[0]
     assert (first.path, first.label) == ("images/car_ims/000001.jpg", 1)
 
 
-def test_devkit_layout(cars_devkit, tmp_path, monkeypatch, capsys):
+def test_devkit_layout(cars_devkit, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "cars", cars_devkit)
-    code, _, err = _prepare(tmp_path, cars_devkit.values(), capsys=capsys)
+    code, _, err = _prepare(disposable_root, cars_devkit.values(), capsys=capsys)
     assert code == 0, err
-    _per_layout["devkit"] = _check_standard_split(tmp_path)
-    paths = {r.path for r in read_manifest(tmp_path / "cars").rows}
+    _per_layout["devkit"] = _check_standard_split(disposable_root)
+    paths = {r.path for r in read_manifest(disposable_root / "cars").rows}
     assert {"images/cars_train/00001.jpg", "images/cars_test/00001.jpg"} <= paths  # colliding names kept apart
 
 

@@ -12,6 +12,7 @@ from fixtures_archives import (
     Entry,
     all_files,
     assert_nothing_prepared,
+    disposable_root,
     jpeg_rgb,
     require_meta,
     run_cli,
@@ -46,14 +47,14 @@ def _prepare(root: Path, *archives: Path, extra: tuple[str, ...] = (), capsys=No
     return run_cli(argv + list(extra), capsys)
 
 
-def test_full_size_archive_gives_the_standard_split(cub_full_tgz, tmp_path, monkeypatch, capsys):
+def test_full_size_archive_gives_the_standard_split(cub_full_tgz, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "cub", {"archive": cub_full_tgz})
     started = time.perf_counter()
-    code, out, err = _prepare(tmp_path / "root", cub_full_tgz, capsys=capsys)
+    code, out, err = _prepare(disposable_root, cub_full_tgz, capsys=capsys)
     elapsed = time.perf_counter() - started
     assert code == 0, err
     print(f"prepare cub (full-size fixture, 11,788 images): {elapsed:.1f} s")
-    manifest = read_manifest(tmp_path / "root" / "cub")
+    manifest = read_manifest(disposable_root / "cub")
     train, test = manifest.split("train"), manifest.split("test")
     assert (len(train), len(test)) == (5864, 5924)
     assert {r.label for r in train} == set(range(1, 101)) and {r.label for r in test} == set(range(101, 201))
@@ -63,7 +64,7 @@ def test_full_size_archive_gives_the_standard_split(cub_full_tgz, tmp_path, monk
         "images/001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg", 1, "Black_footed_Albatross")
     gray = next(r for r in manifest.rows if r.path.endswith("Brewer_Blackbird_0028_2682.jpg"))
     assert load_rgb(manifest.absolute(gray)).mode == "RGB"
-    dataset = tmp_path / "root" / "cub"
+    dataset = disposable_root / "cub"
     assert not (dataset / "_sources").exists() and (dataset / "metadata" / "images.txt").is_file()
     assert "5,864" in out and "5,924" in out
 

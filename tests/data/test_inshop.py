@@ -6,7 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures_archives import all_files, assert_nothing_prepared, run_cli, trust_fixture_files, write_zip
+from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
+    all_files,
+    assert_nothing_prepared,
+    disposable_root,
+    run_cli,
+    trust_fixture_files,
+    write_zip,
+)
 from fixtures_cub import MINI_IDS, build_cub_tgz
 from fixtures_inshop import MINI, build_inshop, image_entries, inshop_full, make_rows, partition_text  # noqa: F401
 
@@ -58,13 +65,13 @@ def test_mini_layouts(top, tmp_path, monkeypatch, capsys, mini_expected):
     assert load_rgb(manifest.absolute(manifest.rows[1])).mode == "RGB"  # the CMYK JPEG
 
 
-def test_full_size_fixture(inshop_full, tmp_path, monkeypatch, capsys):
+def test_full_size_fixture(inshop_full, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "inshop", inshop_full)
     started = time.perf_counter()
-    code, _, err = _prepare(tmp_path, inshop_full.values(), capsys=capsys)
+    code, _, err = _prepare(disposable_root, inshop_full.values(), capsys=capsys)
     print(f"prepare inshop (full-size fixture, 52,712 images): {time.perf_counter() - started:.1f} s")
     assert code == 0, err
-    manifest = read_manifest(tmp_path / "inshop")
+    manifest = read_manifest(disposable_root / "inshop")
     train, test = manifest.split("train"), manifest.split("test")
     assert (len(train), len(test)) == (25882, 26830)
     assert (len({r.label for r in train}), len({r.label for r in test})) == (3997, 3985)

@@ -6,7 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures_archives import Entry, all_files, assert_nothing_prepared, run_cli, trust_fixture_files, write_zip
+from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
+    Entry,
+    all_files,
+    assert_nothing_prepared,
+    disposable_root,
+    run_cli,
+    trust_fixture_files,
+    write_zip,
+)
 from fixtures_cub import MINI_IDS, build_cub_tgz
 from fixtures_sop import (  # noqa: F401 (session fixtures)
     FULL,
@@ -64,13 +72,13 @@ def test_full_size_lists_give_the_published_counts(tmp_path):
 
 
 @pytest.mark.slow
-def test_full_size_archive(sop_full_zip, tmp_path, monkeypatch, capsys):
+def test_full_size_archive(sop_full_zip, disposable_root, monkeypatch, capsys):
     trust_fixture_files(monkeypatch, "sop", {"archive": sop_full_zip})
     started = time.perf_counter()
-    code, out, err = _prepare(tmp_path, sop_full_zip, capsys=capsys)
+    code, out, err = _prepare(disposable_root, sop_full_zip, capsys=capsys)
     print(f"prepare sop (full-size fixture, 120,053 images): {time.perf_counter() - started:.1f} s")
     assert code == 0, err
-    manifest = read_manifest(tmp_path / "sop")
+    manifest = read_manifest(disposable_root / "sop")
     assert (len(manifest.split("train")), len(manifest.split("test"))) == (59551, 60502)
     assert len({r.label for r in manifest.split("train")}) == 11318
     assert len({r.label for r in manifest.split("test")}) == 11316
