@@ -204,6 +204,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--daml-set", nargs="*", default=[], help="overrides for the DAML runs only")
     parser.add_argument("--overhead-steps", type=int, default=3, help="steps per timing block (0 = skip timing)")
     parser.add_argument("--overhead-blocks", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core box)")
     return parser.parse_args(argv)
 
 
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     prepare_dataset("omniglot", args.data_root, PrepareOptions())
+    torch.set_num_threads(args.threads)
     overhead = {}
     if args.overhead_steps > 0:
         overhead_path = args.out / "overhead.json"

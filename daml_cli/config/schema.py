@@ -81,7 +81,7 @@ class DamlConfig:
     negatives: Literal["loss", "easy", "random"] = "loss"  # which real negatives feed the generator (triplet)
     generator: Literal["mlp3", "official"] = "mlp3"  # 3-layer MLP with BatchNorm, or the Chainer code's 2-layer
     generator_hidden: int = 0  # hidden width of the generator (0 = the feature width)
-    detach_real: bool = True  # real features enter J_hard/J_reg detached, so the generator fits them
+    detach_real: bool = True  # real features reach the generator and J_hard/J_reg detached: G fits them, never moves them
     joint_trunk_lr_scale: float = 1.0  # multiply the trunk's learning rate in the joint phase (official: 0.001)
     collapse_threshold: float = 0.05  # warn when mean ||x̃−x|| / ||x−x⁻|| falls below this
 

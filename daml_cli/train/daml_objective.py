@@ -135,14 +135,16 @@ class DamlObjective:
         rng = mining_generator(self.config.seed, step)
         tuples = self.generator_loss.mine(labels, embeddings.detach(), rng)
         slots = self.generator_loss.negative_slots(tuples)
-        x_neg, x_anchor, x_pos = features[slots.negative], features[slots.anchor], features[slots.positive]
+        # detach_real: the generator reads and fits the real features but never moves them (spec §8, pitfall
+        # 4). Detaching only the J_hard/J_reg targets is not enough: through G's inputs the trunk would still
+        # be pulled so that G's output lands on its targets, i.e. anchors and negatives towards each other.
+        real = features.detach() if daml.detach_real else features
+        x_neg, x_anchor, x_pos = (real.index_select(0, index) for index in (slots.negative, slots.anchor, slots.positive))
         synthetic = self.generator(x_neg, x_anchor, x_pos)
         synthetic_emb = self.model.embed_features(synthetic)
-        anchor_emb, positive_emb = embeddings[slots.anchor], embeddings[slots.positive]
-        target_anchor = x_anchor.detach() if daml.detach_real else x_anchor
-        target_negative = x_neg.detach() if daml.detach_real else x_neg
-        hard = j_hard(synthetic, target_anchor)
-        reg = j_reg(synthetic, target_negative)
+        anchor_emb, positive_emb = embeddings.index_select(0, slots.anchor), embeddings.index_select(0, slots.positive)
+        hard = j_hard(synthetic, x_anchor)
+        reg = j_reg(synthetic, x_neg)
         adv = j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
         generator_objective = j_gen(hard, reg, adv, daml.lambda_reg, daml.lambda_adv)
         if daml.update == "alternating":

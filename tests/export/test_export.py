@@ -49,6 +49,7 @@ def _preprocessed(tiny_run: Path, paths: list[Path]) -> np.ndarray:
     return image_batches(paths, loaded.preprocessing, len(paths), pad=False)[0]
 
 
+@pytest.mark.filterwarnings("ignore:.*torch.jit.*deprecated:FutureWarning")
 def test_torchscript_matches_pytorch_on_real_images(tiny_run, digit_paths, reference, tmp_path) -> None:
     out = tmp_path / "model.pt"
     summary = export_model(tiny_run, out, "torchscript", verify_images=digit_paths)
@@ -136,8 +137,9 @@ def test_failing_exporter_leaves_nothing(tiny_run, tmp_path, monkeypatch) -> Non
         raise RuntimeError("unsupported operator aten::magic\nmore detail")
 
     monkeypatch.setattr(torch.onnx, "export", broken)
-    with pytest.raises(DamlError, match="failed: unsupported operator aten::magic$") as caught:
+    with pytest.raises(DamlError) as caught:
         export_model(tiny_run, tmp_path / "m.onnx", "onnx", exporter="legacy", verify=False)
+    assert caught.value.message.endswith("failed: unsupported operator aten::magic")
     assert "\n" not in caught.value.one_line()
     assert list(tmp_path.iterdir()) == []
 
