@@ -17,8 +17,9 @@ Candidates, each in its own subprocess so that its peak RSS (``ru_maxrss``) is i
 
 Values shared with PML (precision@1 = Recall@1, MAP@R, R-precision) must agree to 1e-4.
 
-Usage: ``python bench/eval_bench.py`` (full size, several minutes on 2 cores), or smaller:
-``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``.
+Usage: ``python bench/eval_bench.py`` (full size: 10-30 minutes on 2 cores), or smaller:
+``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``; ``--only ours,bare,pml`` reruns a few.
+Each candidate's 1-minute load average (start -> end) is printed: timings taken on a busy machine are slow.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
 
     x = np.load(data_dir / "x.npy")
     y = np.load(data_dir / "y.npy")
+    load_before = os.getloadavg()[0]
     values: dict[str, float] = {}
     extra: dict[str, object] = {}
     t0 = time.perf_counter()
@@ -152,7 +154,7 @@ def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
     else:
         raise SystemExit(f"unknown candidate {name}")
     seconds = time.perf_counter() - t0
-    return {"name": name, "seconds": seconds, "values": values, **extra}
+    return {"name": name, "seconds": seconds, "values": values, "load": [load_before, os.getloadavg()[0]], **extra}
 
 
 def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, object] | None:
@@ -165,7 +167,8 @@ def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, obje
         return None
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
     out = json.loads(line)
-    print(f"  {name}: {out['seconds']:.1f} s, peak RSS {out['maxrss_mb']:.0f} MB", flush=True)
+    print(f"  {name}: {out['seconds']:.1f} s, peak RSS {out['maxrss_mb']:.0f} MB, "
+          f"load avg {out['load'][0]:.1f} -> {out['load'][1]:.1f}", flush=True)
     return out
 
 
@@ -175,8 +178,8 @@ def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, obje
 def table(results: dict[str, dict], names: list[str]) -> str:
     bare = results.get("bare")
     pml = results.get("pml")
-    rows = ["| candidate | seconds | peak RSS (MB) | × bare time | × PML time | × PML RSS |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = ["| candidate | seconds | peak RSS (MB) | × bare time | × PML time | × PML RSS | load avg |",
+            "|---|---:|---:|---:|---:|---:|---|"]
     for n in names:
         r = results.get(n)
         if r is None:
@@ -184,7 +187,8 @@ def table(results: dict[str, dict], names: list[str]) -> str:
         bt = f"{r['seconds'] / bare['seconds']:.2f}" if bare and n != "load" else ""
         pt = f"{r['seconds'] / pml['seconds']:.2f}" if pml and n not in ("load",) else ""
         pr = f"{r['maxrss_mb'] / pml['maxrss_mb']:.2f}" if pml and n not in ("load",) else ""
-        rows.append(f"| {n} | {r['seconds']:.1f} | {r['maxrss_mb']:.0f} | {bt} | {pt} | {pr} |")
+        load = f"{r['load'][0]:.1f} → {r['load'][1]:.1f}"
+        rows.append(f"| {n} | {r['seconds']:.1f} | {r['maxrss_mb']:.0f} | {bt} | {pt} | {pr} | {load} |")
     return "\n".join(rows)
 
 
@@ -200,6 +204,7 @@ def main() -> None:
     ap.add_argument("--skip-clustering", action="store_true", help="do not time k-means / NMI / F1")
     ap.add_argument("--kmeans-niter", type=int, default=20)
     ap.add_argument("--kmeans-nredo", type=int, default=3)
+    ap.add_argument("--only", help="comma-separated candidates to run (default: all that are not skipped)")
     ap.add_argument("--json", type=Path, help="also write all results here")
     ap.add_argument("--child", choices=CANDIDATES, help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -224,6 +229,12 @@ def main() -> None:
                   "(pip install pytorch-metric-learning to include it)")
     if not args.skip_clustering:
         names.append("clustering")
+    if args.only:
+        only = args.only.split(",")
+        unknown = sorted(set(only) - set(CANDIDATES))
+        if unknown:
+            raise SystemExit(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
+        names = [n for n in names if n in only]
 
     print(f"machine: {machine()}")
     print(f"data: n={args.n}, classes={args.classes}, dim={args.dim}, seed={args.seed}, noise={args.noise}")

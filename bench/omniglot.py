@@ -60,10 +60,20 @@ class InMemory(torch.utils.data.Dataset):
         return _DECODED[key]
 
 
+# Variants: the baseline preset, its DAML twin, and the twin run with the paper's own objective (one summed
+# backward, the metric trained on synthetic negatives only, the generator fed the loss's own negatives).
+VARIANTS = {
+    "baseline": [],
+    "daml": [],
+    "daml-paper": ["daml.update=joint", "daml.keep_real_loss=false", "daml.negatives=loss", "daml.lambda_metric=1.0"],
+}
+
+
 def run_config(loss: str, variant: str, seed: int, args: argparse.Namespace) -> tuple[str, RunConfig]:
-    preset = f"omniglot-{loss}" + ("-daml" if variant == "daml" else "")
+    preset = f"omniglot-{loss}" + ("" if variant == "baseline" else "-daml")
     overrides = [f"train.iterations={args.iterations}", f"train.eval_every={args.eval_every}", *args.set]
-    if variant == "daml":
+    if variant != "baseline":
+        overrides.extend(VARIANTS[variant])
         overrides.append(f"daml.pretrain_iters={round(args.pretrain_fraction * args.iterations)}")
         overrides.extend(args.daml_set)
     config = load_config(preset, overrides, {"data.root": str(args.data_root), "seed": seed, "device": "cpu"})
@@ -88,7 +98,9 @@ def benchmark_run(loss: str, variant: str, seed: int, args: argparse.Namespace) 
     name = f"{loss}-{variant}-s{seed}"
     result_path = args.out / f"{name}.json"
     if result_path.is_file():
-        return json.loads(result_path.read_text())
+        record = json.loads(result_path.read_text())
+        record.setdefault("best_step", best_step(args.out / name))
+        return record
     run_dir = args.out / name
     if run_dir.exists():  # an interrupted run: start it again
         import shutil
@@ -109,12 +121,23 @@ def benchmark_run(loss: str, variant: str, seed: int, args: argparse.Namespace) 
         "pretrain_iters": config.daml.pretrain_iters if config.daml.enabled else None,
         "train_s": round(train_seconds, 1),
         "wall_s": round(time.perf_counter() - started, 1),
+        "best_step": best_step(run_dir),
         "test": outcome.result.metrics,
         "test_images": outcome.count,
     }
     atomic_write_text(result_path, json.dumps(record, indent=2))
     print(f"{name}: R@1 {record['test']['recall@1']:.4f} in {record['wall_s']:.0f} s", flush=True)
     return record
+
+
+def best_step(run_dir: Path) -> int | None:
+    """The step of the checkpoint that validation chose (the last validation record marked best)."""
+    steps = [
+        record["step"]
+        for record in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())
+        if record.get("phase") == "val" and record.get("best")
+    ]
+    return steps[-1] if steps else None
 
 
 # -- step-time overhead --------------------------------------------------------------------------------------
@@ -131,9 +154,12 @@ def step_times(loss: str, args: argparse.Namespace) -> dict[str, float]:
     from daml_cli.train.objective import build_objective
 
     _, base_config = run_config(loss, "baseline", 0, args)
-    _, daml_config = run_config(loss, "daml", 0, args)
-    daml_config.daml.pretrain_iters = 0  # time the joint phase, the one that costs more
-    daml_config.daml.gen_warmup_iters = 0
+    configs = {"baseline": base_config}
+    for variant in dict.fromkeys([*args.variants, *args.extra]):
+        if variant != "baseline":
+            _, configs[variant] = run_config(loss, variant, 0, args)
+            configs[variant].daml.pretrain_iters = 0  # time the joint phase, the one that costs more
+            configs[variant].daml.gen_warmup_iters = 0
     trainer = Trainer(base_config, args.out / "overhead-unused")
     dataset = InMemory(trainer.dataset)
     batches = []
@@ -143,8 +169,7 @@ def step_times(loss: str, args: argparse.Namespace) -> dict[str, float]:
     torch.manual_seed(0)
     model = build_model(base_config.model)
     objectives = {
-        "baseline": build_objective(model, build_loss(base_config.loss), base_config),
-        "daml": build_objective(copy.deepcopy(model), build_loss(daml_config.loss), daml_config),
+        name: build_objective(copy.deepcopy(model), build_loss(config.loss), config) for name, config in configs.items()
     }
     samples: dict[str, list[float]] = {name: [] for name in objectives}
     step = 0
@@ -157,8 +182,10 @@ def step_times(loss: str, args: argparse.Namespace) -> dict[str, float]:
                 if block > 0:  # the first block warms up both
                     samples[name].append(time.perf_counter() - started)
                 step += 1
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    medians["ratio"] = medians["daml"] / medians["baseline"]
+    medians: dict[str, float] = {name: statistics.median(values) for name, values in samples.items()}
+    for name in configs:
+        if name != "baseline":
+            medians[f"{name}/baseline"] = medians[name] / medians["baseline"]
     medians["batch"] = int(batches[0][1].shape[0])
     return medians
 
@@ -171,21 +198,26 @@ def mean_std(values: list[float]) -> str:
 
 
 def table(records: list[dict[str, Any]], overhead: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
-    header = "| loss | variant | runs | " + " | ".join(c.replace("recall", "R") for c in METRIC_COLUMNS) + " | wall s/run |"
-    lines = [header, "|" + "---|" * (METRIC_COLUMNS.__len__() + 4)]
+    header = "| loss | variant | runs | " + " | ".join(c.replace("recall", "R") for c in METRIC_COLUMNS)
+    header += " | wall s/run | best.pt steps |"
+    lines = [header, "|" + "---|" * (len(METRIC_COLUMNS) + 5)]
     for loss in args.losses:
-        for variant in args.variants:
+        for variant in dict.fromkeys([*args.variants, *args.extra]):
             group = [r for r in records if r["loss"] == loss and r["variant"] == variant]
             if not group:
                 continue
             cells = [mean_std([r["test"][c] for r in group]) for c in METRIC_COLUMNS]
             wall = statistics.mean(r["wall_s"] for r in group)
-            lines.append(f"| {loss} | {variant} | {len(group)} | " + " | ".join(cells) + f" | {wall:.0f} |")
+            steps = ", ".join(str(r["best_step"]) for r in group)
+            lines.append(f"| {loss} | {variant} | {len(group)} | " + " | ".join(cells) + f" | {wall:.0f} | {steps} |")
     out = ["\n".join(lines)]
     if overhead:
-        rows = ["| loss | batch | baseline s/step | DAML s/step | DAML / baseline |", "|---|---|---|---|---|"]
+        rows = ["| loss | batch | variant | s/step (median) | / baseline |", "|---|---|---|---|---|"]
         for loss, o in overhead.items():
-            rows.append(f"| {loss} | {o['batch']} | {o['baseline']:.3f} | {o['daml']:.3f} | {o['ratio']:.3f} |")
+            rows.append(f"| {loss} | {o['batch']} | baseline | {o['baseline']:.3f} | 1.000 |")
+            for name in (k for k in o if k.endswith("/baseline")):
+                variant = name.split("/")[0]
+                rows.append(f"| {loss} | {o['batch']} | {variant} | {o[variant]:.3f} | {o[name]:.3f} |")
         out.append("\n".join(rows))
     return "\n\n".join(out)
 
@@ -195,8 +227,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-root", type=Path, required=True, help="prepared here first if missing")
     parser.add_argument("--out", type=Path, required=True, help="run folders and per-run JSON results")
     parser.add_argument("--losses", nargs="+", default=["triplet", "npair"])
-    parser.add_argument("--variants", nargs="+", default=["baseline", "daml"])
+    parser.add_argument("--variants", nargs="+", default=["baseline", "daml"], choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--extra", nargs="*", default=["daml-paper"], choices=list(VARIANTS), help="variants run on the first seed only")
     parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--pretrain-fraction", type=float, default=0.25, help="DAML's metric pre-training share")
@@ -222,13 +255,15 @@ def main(argv: list[str] | None = None) -> None:
             overhead = {loss: step_times(loss, args) for loss in args.losses}
             atomic_write_text(overhead_path, json.dumps(overhead, indent=2))
         for loss, o in overhead.items():
-            print(f"overhead {loss}: DAML/baseline step time = {o['ratio']:.3f}", flush=True)
+            ratios = ", ".join(f"{k} = {v:.3f}" for k, v in o.items() if k.endswith("/baseline"))
+            print(f"overhead {loss}: step time {ratios}", flush=True)
     records = [
         benchmark_run(loss, variant, seed, args)
         for loss in args.losses
         for seed in args.seeds
         for variant in args.variants
     ]
+    records += [benchmark_run(loss, variant, args.seeds[0], args) for loss in args.losses for variant in args.extra]
     text = table(records, overhead, args)
     print(text)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")

@@ -1,11 +1,14 @@
 """Getting a dataset's source files: the user's local archives (`--archive`) or downloads, verified.
 
-`acquire` returns one complete layout (see `sources.Layout`) with a verified local path per file:
-- local files are recognised by name or, for archives, by their top-level folder, and checked against the
-  published checksum (`skip_checksum` turns a mismatch into a warning, for re-packed archives);
-  a file of another dataset is refused, naming the dataset it belongs to when it is a known one;
-- otherwise the layouts are downloaded in order of preference into `download_dir`, each file from its
-  mirrors; when none can be fetched, the error says exactly which files to download by hand.
+Both `from_archives` and `from_downloads` return one complete layout (see `sources.Layout`) with a verified
+local path per file:
+- `from_archives`: local files are recognised by content (archives: a marker folder among their members)
+  or by name (plain files), and checked against the published size and checksum (`skip_checksum` skips
+  that with a warning, for re-packed archives); a file of another dataset is refused, naming the dataset
+  it belongs to when it is a known one;
+- `from_downloads`: files already in `download_dir` are used as they are; otherwise the layouts are
+  downloaded in order of preference, each file from its mirrors; when none can be fetched, the error says
+  exactly which files to download by hand and how to pass them.
 `unpack` then extracts the archives of the layout (safely) and copies its plain files into a folder.
 """
 
@@ -107,7 +110,7 @@ def identify(dataset: DatasetSources, path: Path) -> SourceFile:
 
 
 def _belongs_elsewhere(dataset: DatasetSources, path: Path, names: list[str] | None) -> str:
-    """' (it looks like the X archive: ...)' when `path` is a file of another known dataset, else ''."""
+    """'; it looks like FILE of DATASET ...' for a file of another known dataset, else its top-level entries."""
     for other in source_registry.SOURCES.values():
         if other.name == dataset.name:
             continue

@@ -205,7 +205,7 @@ def safe_extract(archive: Path | str, dest: Path | str, limits: ExtractLimits, p
                     _write_members(archive, _tar_members(archive, tar), tar.extractfile, staging, limits,
                                    lambda m: bar.set(raw.tell()))
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
-            if isinstance(error, OSError) and error.errno is not None and not isinstance(error, EOFError):
+            if isinstance(error, OSError) and error.errno is not None:  # disk full, permissions: not the archive
                 raise DataError(f"cannot extract {archive.name} into {dest.parent}: {error.strerror}") from None
             raise _corrupt(archive, error) from None
     return dest

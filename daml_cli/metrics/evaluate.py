@@ -115,6 +115,58 @@ def _rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return x if rows.size == x.shape[0] and bool(np.all(rows == np.arange(x.shape[0]))) else x[rows]
 
 
+@dataclass
+class _Retrieval:
+    metrics: dict[str, float]
+    backend: str
+    k: int
+    seconds: dict[str, float]
+
+
+def _retrieval_metrics(
+    emb: np.ndarray,
+    codes: np.ndarray,
+    queries: np.ndarray,
+    gallery: np.ndarray,
+    self_pos: np.ndarray,
+    r: np.ndarray,
+    k_list: list[int],
+    wanted: set[str],
+    backend: str,
+    chunk_size: int | None,
+) -> _Retrieval:
+    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``."""
+    k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
+    searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
+    g_codes = codes[gallery]
+    hits = dict.fromkeys(k_list, 0)
+    ap_sum = rp_sum = 0.0
+    t_knn = t_ret = 0.0
+    t0 = time.perf_counter()
+    for chunk in searcher.chunks(_rows(emb, queries), k, self_pos):
+        t1 = time.perf_counter()
+        t_knn += t1 - t0
+        rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
+        nl = np.where(chunk.indices >= 0, g_codes[np.maximum(chunk.indices, 0)], -1)
+        ql = codes[queries[rows]]
+        if "recall" in wanted:
+            for kk, hit in retrieval.recall_at_k_per_query(nl, ql, k_list).items():
+                hits[kk] += int(hit.sum())
+        if "map@r" in wanted:
+            ap_sum += float(retrieval.average_precision_at_r_per_query(nl, ql, r[rows]).sum())
+        if "r_precision" in wanted:
+            rp_sum += float(retrieval.r_precision_per_query(nl, ql, r[rows]).sum())
+        t0 = time.perf_counter()
+        t_ret += t0 - t1
+    n = queries.size
+    out = {f"recall@{kk}": hits[kk] / n for kk in k_list} if "recall" in wanted else {}
+    if "map@r" in wanted:
+        out["map@r"] = ap_sum / n
+    if "r_precision" in wanted:
+        out["r_precision"] = rp_sum / n
+    return _Retrieval(out, searcher.backend, k, {"knn": t_knn, "retrieval": t_ret})
+
+
 def evaluate_embeddings(
     embeddings: np.ndarray,
     labels: np.ndarray,
@@ -132,7 +184,9 @@ def evaluate_embeddings(
     """Compute the requested metrics (see the module docstring for the protocol).
 
     Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
-    of its class in the gallery. ``seed``, ``kmeans_niter`` and ``kmeans_nredo`` fix k-means.
+    of its class in the gallery; ConfigError for an unknown or unavailable ``device``. ``seed``,
+    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means; ``chunk_size`` (queries per search block) defaults to
+    a 256 MiB distance block.
     """
     t_start = time.perf_counter()
     emb, codes, k_list, wanted = _check_inputs(embeddings, labels, ks, metrics)
@@ -141,7 +195,7 @@ def evaluate_embeddings(
     g_rows = _mask(gallery_mask, n, "gallery_mask")
     backend = resolve_backend(device)
     seconds: dict[str, float] = {}
-    out: dict[str, float] = {}
+    found: dict[str, float] = {}
 
     # R per query: gallery items of its class, minus itself when it is in the gallery.
     g_pos = np.full(n, -1, dtype=np.int64)
@@ -150,52 +204,23 @@ def evaluate_embeddings(
     class_count = np.bincount(codes[g_rows], minlength=int(codes.max()) + 1)
     r_all = class_count[codes[q_rows]] - (self_pos >= 0)
     valid = r_all > 0
-    excluded = int((~valid).sum())
-    retrieval_wanted = wanted & {"recall", "map@r", "r_precision"}
-    if retrieval_wanted:
+    details: dict[str, object] = {"n_items": n, "n_queries": int(q_rows.size), "n_gallery": int(g_rows.size)}
+    if wanted & {"recall", "map@r", "r_precision"}:
         if not valid.any():
             raise DataError(
                 "no query has another item of its class in the gallery, so Recall@K, MAP@R and "
                 "R-precision are undefined",
                 "check the labels, or ask only for nmi/f1",
             )
-        vq = q_rows[valid]
-        r = r_all[valid]
-        k = max(k_list[-1] if "recall" in wanted else 1,
-                int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
-        searcher = ExactKnn(_rows(emb, g_rows), device=backend, chunk_size=chunk_size)
-        g_codes = codes[g_rows]
-        hits = dict.fromkeys(k_list, 0)
-        ap_sum = rp_sum = 0.0
-        t_knn = t_ret = 0.0
-        t0 = time.perf_counter()
-        for chunk in searcher.chunks(_rows(emb, vq), k, self_pos[valid]):
-            t1 = time.perf_counter()
-            t_knn += t1 - t0
-            rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
-            nl = np.where(chunk.indices >= 0, g_codes[np.maximum(chunk.indices, 0)], -1)
-            ql = codes[vq[rows]]
-            if "recall" in wanted:
-                for kk, hit in retrieval.recall_at_k_per_query(nl, ql, k_list).items():
-                    hits[kk] += int(hit.sum())
-            if "map@r" in wanted:
-                ap_sum += float(retrieval.average_precision_at_r_per_query(nl, ql, r[rows]).sum())
-            if "r_precision" in wanted:
-                rp_sum += float(retrieval.r_precision_per_query(nl, ql, r[rows]).sum())
-            t0 = time.perf_counter()
-            t_ret += t0 - t1
-        seconds["knn"], seconds["retrieval"] = t_knn, t_ret
-        backend = searcher.backend
-        n_valid = int(valid.sum())
-        if "recall" in wanted:
-            out.update({f"recall@{kk}": hits[kk] / n_valid for kk in k_list})
+        ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
+                                 wanted, backend, chunk_size)
+        found.update(ret.metrics)
+        seconds.update(ret.seconds)
+        backend = ret.backend
+        details["knn_k"] = ret.k
     else:
-        k = 0
         backend = "none"
 
-    details: dict[str, object] = {
-        "n_items": n, "n_queries": int(q_rows.size), "n_gallery": int(g_rows.size), "knn_k": k,
-    }
     if wanted & {"nmi", "f1"}:
         items = np.union1d(q_rows, g_rows)
         item_codes = codes[items]
@@ -205,20 +230,18 @@ def evaluate_embeddings(
         km = clustering.kmeans(_rows(emb, items), n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
                                use_gpu=use_gpu)
         seconds["kmeans"] = time.perf_counter() - t0
-        details.update({"kmeans_backend": km.backend, "kmeans_init": km.init, "kmeans_k": n_classes, "kmeans_seed": seed,
-                        "kmeans_niter": kmeans_niter, "kmeans_nredo": kmeans_nredo,
+        details.update({"kmeans_backend": km.backend, "kmeans_init": km.init, "kmeans_k": n_classes,
+                        "kmeans_seed": seed, "kmeans_niter": kmeans_niter, "kmeans_nredo": kmeans_nredo,
                         "kmeans_objective": km.objective})
         if "nmi" in wanted:
             t0 = time.perf_counter()
-            out["nmi"] = clustering.nmi(item_codes, km.assignments)
+            found["nmi"] = clustering.nmi(item_codes, km.assignments)
             seconds["nmi"] = time.perf_counter() - t0
         if "f1" in wanted:
             t0 = time.perf_counter()
-            out["f1"] = clustering.pairwise_f1(item_codes, km.assignments)
+            found["f1"] = clustering.pairwise_f1(item_codes, km.assignments)
             seconds["f1"] = time.perf_counter() - t0
-    if "map@r" in wanted:
-        out["map@r"] = ap_sum / n_valid
-    if "r_precision" in wanted:
-        out["r_precision"] = rp_sum / n_valid
+    order = [f"recall@{kk}" for kk in k_list] + ["nmi", "f1", "map@r", "r_precision"]
     seconds["total"] = time.perf_counter() - t_start
-    return EvaluationResult(out, backend, excluded, seconds, details)
+    return EvaluationResult({key: found[key] for key in order if key in found}, backend, int((~valid).sum()),
+                            seconds, details)

@@ -224,13 +224,24 @@ class ExactKnn:
             self.backend,
         )
 
+    def _partial_distances(self, q_np: np.ndarray, q: torch.Tensor) -> torch.Tensor:
+        """``||g||² − 2 q·g`` for one chunk; ``||q||²`` is added to the k kept values only.
+
+        On CUDA one fused ``addmm``. On the CPU the product goes through numpy's BLAS (OpenBLAS), about
+        twice as fast as torch's MKL build on the AMD EPYC machine this was measured on; scaling q by −2
+        first is exact, so the values equal ``(−2q)·g + ||g||²`` in float32 either way.
+        """
+        if self._device.type != "cpu":
+            return torch.addmm(self._g_sq.unsqueeze(0), q, self._g.T, beta=1.0, alpha=-2.0)
+        buf = np.matmul(q_np * np.float32(-2.0), self.gallery.T)
+        return torch.from_numpy(buf).add_(self._g_sq)
+
     def _torch_chunk(
         self, q_np: np.ndarray, k: int, exclude: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             q = torch.from_numpy(q_np).to(self._device)
-            # ||g||² − 2 q·g, one fused BLAS call; ||q||² is added to the k kept values only.
-            partial = torch.addmm(self._g_sq.unsqueeze(0), q, self._g.T, beta=1.0, alpha=-2.0)
+            partial = self._partial_distances(q_np, q)
             if exclude is not None:
                 rows = np.flatnonzero(exclude >= 0)
                 if rows.size:

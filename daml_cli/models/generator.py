@@ -63,18 +63,33 @@ class HardNegativeGenerator(nn.Module):
 
     def forward(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
         """``x̃⁻ = G([x⁻; x; x⁺])`` row by row: three (N, F) inputs, one (N, F) output."""
-        inputs = torch.cat([negative, anchor, positive], dim=1)
-        if self.training and inputs.shape[0] == 1:
-            return self._single_row(inputs)
-        return self.net(inputs)
+        return self._run(self.net, torch.cat([negative, anchor, positive], dim=1))
 
-    def _single_row(self, inputs: torch.Tensor) -> torch.Tensor:
-        """BatchNorm cannot take batch statistics from one row; use its running statistics for this call."""
-        norms = [m for m in self.net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    def from_batch(
+        self, features: torch.Tensor, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor
+    ) -> torch.Tensor:
+        """``G([x_{negative_s}; x_{anchor_s}; x_{positive_s}])`` for index vectors into the batch `features` (B, F).
+
+        Equal to `forward` on the gathered rows, computed faster when slots outnumber batch items (N-pair
+        makes N(N−1) slots from 2N images): the first layer is linear, so ``W·[x⁻; x; x⁺] = W₁x⁻ + W₂x + W₃x⁺``
+        and each block is applied to the B batch rows once, then gathered per slot.
+        """
+        first = self.net[0]
+        blocks = first.weight.split(self.feature_dim, dim=1)
+        hidden = first.bias
+        for block, index in zip(blocks, (negative, anchor, positive)):
+            hidden = hidden + (features @ block.T).index_select(0, index)
+        return self._run(self.net[1:], hidden)
+
+    def _run(self, layers: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+        """`layers` on `inputs`; one training row makes BatchNorm use its running statistics for the call."""
+        if not (self.training and inputs.shape[0] == 1):
+            return layers(inputs)
+        norms = [m for m in layers.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         for module in norms:
             module.eval()
         try:
-            return self.net(inputs)
+            return layers(inputs)
         finally:
             for module in norms:
                 module.train()

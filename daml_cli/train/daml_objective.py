@@ -10,7 +10,8 @@ with J_m the base loss evaluated on the embeddings of the synthetic negatives. `
 backward of J into every parameter (the paper's objective); ``alternating`` gives the generator only the
 gradient of J_gen and the metric (trunk + embedder) only that of J_m, with synthetics detached. Both
 gradients come from the same forward pass and both optimisers then step (a simultaneous, not sequential,
-alternation: it costs one forward instead of two).
+alternation: it costs one forward instead of two). Under data parallelism each rank embeds its share of the
+batch with the trunk, then all ranks gather the features and compute the same global-batch terms.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from daml_cli.losses.daml_terms import adv_hinge, j_adv, j_gen, j_hard, j_reg
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
 from daml_cli.models.generator import HardNegativeGenerator
+from daml_cli.train.context import StepContext
 from daml_cli.train.objective import metric_optimizer, mining_generator
+
+
+DIAGNOSTIC_SLOTS = 512  # about this many slots per batch enter the logged diagnostics
 
 
 @dataclasses.dataclass
@@ -90,9 +95,9 @@ def check_daml_config(daml: DamlConfig, loss_name: str) -> None:
 class DamlObjective:
     """Base loss + DAML generator; see the module docstring for the phases and update schemes."""
 
-    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: object = None) -> None:
-        self.context = context  # StepContext: precision and data parallelism (see train/context.py)
+    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None) -> None:
         check_daml_config(config.daml, config.loss.name)
+        self.context = context or StepContext()  # precision, data parallelism, section timer
         self.model = model
         self.loss = loss
         self.config = config
@@ -129,8 +134,13 @@ class DamlObjective:
         Spaces (spec §8, pitfall 2): J_hard and J_reg compare features (the generator's space); J_adv and
         J_m compare embeddings ``f(·)``, the synthetic ones obtained by `embed_features`.
         """
-        daml = self.daml
-        features = self.model.features(images)
+        daml, precision, distributed = self.daml, self.context.precision, self.context.distributed
+        with self.context.timer.section("forward"), precision.autocast():
+            local_features = self.model.features(images)
+        # Data parallel: every rank gathers the global batch's features and runs the embedder, the generator
+        # and every term on it in float32, exactly as one process would (see train/distributed.py).
+        features = distributed.gather(local_features.float())
+        labels = distributed.gather_labels(labels)
         embeddings = self.model.embed_features(features)
         rng = mining_generator(self.config.seed, step)
         tuples = self.generator_loss.mine(labels, embeddings.detach(), rng)
@@ -139,8 +149,8 @@ class DamlObjective:
         # 4). Detaching only the J_hard/J_reg targets is not enough: through G's inputs the trunk would still
         # be pulled so that G's output lands on its targets, i.e. anchors and negatives towards each other.
         real = features.detach() if daml.detach_real else features
-        x_neg, x_anchor, x_pos = (real.index_select(0, index) for index in (slots.negative, slots.anchor, slots.positive))
-        synthetic = self.generator(x_neg, x_anchor, x_pos)
+        x_neg, x_anchor = real.index_select(0, slots.negative), real.index_select(0, slots.anchor)
+        synthetic = self.generator.from_batch(real, slots.negative, slots.anchor, slots.positive)
         synthetic_emb = self.model.embed_features(synthetic)
         anchor_emb, positive_emb = embeddings.index_select(0, slots.anchor), embeddings.index_select(0, slots.positive)
         hard = j_hard(synthetic, x_anchor)
@@ -153,8 +163,11 @@ class DamlObjective:
         else:
             metric_output = j_m(self.generator_loss, embeddings, tuples, synthetic_emb)
         real_output = self._real_loss(embeddings, labels, tuples, rng) if daml.keep_real_loss else None
-        hinge = adv_hinge(synthetic_emb.detach(), anchor_emb.detach(), positive_emb.detach(), daml.adv_margin)
-        diagnostics = synthetic_diagnostics(synthetic.detach(), x_anchor.detach(), x_neg.detach(), hinge)
+        # Diagnostics are means over slots: an evenly spaced subset estimates them for a fraction of the cost
+        # (N-pair has N(N−1) slots a batch).
+        rows = slice(None, None, max(1, len(slots) // DIAGNOSTIC_SLOTS))
+        hinge = adv_hinge(synthetic_emb[rows].detach(), anchor_emb[rows].detach(), positive_emb[rows].detach(), daml.adv_margin)
+        diagnostics = synthetic_diagnostics(synthetic[rows].detach(), x_anchor[rows], x_neg[rows], hinge)
         return DamlTerms(hard, reg, adv, generator_objective, metric_output, real_output, diagnostics)
 
     def _real_loss(self, embeddings: torch.Tensor, labels: torch.Tensor, tuples: Any, rng: torch.Generator) -> LossOutput:
@@ -181,41 +194,53 @@ class DamlObjective:
         phase = self.phase(step)
         if phase == "pretrain":
             return self._pretrain_step(images, labels, step)
+        precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
         self.metric_optimizer.zero_grad(set_to_none=True)
         self.generator_optimizer.zero_grad(set_to_none=True)
-        terms = self.forward_terms(images, labels, step)
+        with timer.section("loss"):
+            terms = self.forward_terms(images, labels, step)
         metric_params = [p for p in self.model.parameters() if p.requires_grad]
         generator_params = list(self.generator.parameters())
         weighted_metric = self.daml.lambda_metric * terms.j_m.loss
         if terms.real is not None:
             weighted_metric = weighted_metric + terms.real.loss
-        if phase == "gen_warmup":
-            # Metric frozen: only the generator moves, towards negatives adversarial to the pre-trained f.
-            terms.j_gen.backward(inputs=generator_params)
-            self.generator_optimizer.step()
-            total = terms.j_gen
-        elif self.daml.update == "joint":
-            total = terms.j_gen + weighted_metric
-            total.backward()
-            self._scale_trunk_lr(self.daml.joint_trunk_lr_scale)
-            self.metric_optimizer.step()
-            self.generator_optimizer.step()
-        else:
-            weighted_metric.backward(inputs=metric_params, retain_graph=True)
-            terms.j_gen.backward(inputs=generator_params)
-            self._scale_trunk_lr(self.daml.joint_trunk_lr_scale)
-            self.metric_optimizer.step()
-            self.generator_optimizer.step()
-            total = terms.j_gen + weighted_metric
+        with timer.section("backward"):
+            if phase == "gen_warmup":
+                # Metric frozen: only the generator moves, towards negatives adversarial to the pre-trained f.
+                total = terms.j_gen
+                precision.backward(total, inputs=generator_params)
+            elif self.daml.update == "joint":
+                total = terms.j_gen + weighted_metric
+                precision.backward(total)
+            else:
+                total = terms.j_gen + weighted_metric
+                precision.backward(weighted_metric, inputs=metric_params, retain_graph=True)
+                precision.backward(terms.j_gen, inputs=generator_params)
+            distributed.average_gradients([*metric_params, *generator_params])
+        with timer.section("optimizer"):
+            if phase == "joint":
+                self._scale_trunk_lr(self.daml.joint_trunk_lr_scale)
+                precision.step(self.metric_optimizer)
+            precision.step(self.generator_optimizer)
+            precision.update()
         self._check_collapse(terms.diagnostics["syn_to_anchor"], step)
         return self._log_terms(total, terms)
 
     def _pretrain_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Exactly the baseline update: the base loss on real tuples, no generator."""
-        output = self.loss(self.model(images), labels, mining_generator(self.config.seed, step))
-        self.metric_optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
-        self.metric_optimizer.step()
+        precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
+        with timer.section("forward"), precision.autocast():
+            local = self.model(images)
+        with timer.section("loss"):
+            embeddings = distributed.gather(local.float())
+            output = self.loss(embeddings, distributed.gather_labels(labels), mining_generator(self.config.seed, step))
+        with timer.section("backward"):
+            self.metric_optimizer.zero_grad(set_to_none=True)
+            precision.backward(output.loss)
+            distributed.average_gradients(self.model.parameters())
+        with timer.section("optimizer"):
+            precision.step(self.metric_optimizer)
+            precision.update()
         logged = {"loss": output.loss.detach(), "real": output.loss.detach()}
         logged.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
         return logged

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from fixtures_archives import (
+from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
     all_files,
     assert_nothing_prepared,
     disposable_root,

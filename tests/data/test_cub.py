@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from fixtures_archives import (
+from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
     Entry,
     all_files,
     assert_nothing_prepared,

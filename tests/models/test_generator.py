@@ -41,6 +41,25 @@ def test_negative_comes_first_then_anchor_then_positive(layout: str) -> None:
             assert moved == (other != name), (layout, name, other)
 
 
+@pytest.mark.parametrize("layout", ["mlp3", "official"])
+def test_from_batch_equals_forward_on_gathered_rows(layout: str) -> None:
+    """The blockwise first layer is only a faster way to compute G on every (negative, anchor, positive)."""
+    torch.manual_seed(1)
+    generator = HardNegativeGenerator(6, 8, layout).train()
+    features = torch.randn(10, 6, requires_grad=True)
+    gen = torch.Generator().manual_seed(2)
+    negative, anchor, positive = (torch.randint(0, 10, (37,), generator=gen) for _ in range(3))
+    fast = generator.from_batch(features, negative, anchor, positive)
+    plain = generator(features[negative], features[anchor], features[positive])
+    assert torch.allclose(fast, plain, atol=1e-5)
+    weights = torch.randn(37, 6)
+    (fast_grad,) = torch.autograd.grad((fast * weights).sum(), features)
+    (plain_grad,) = torch.autograd.grad((plain * weights).sum(), features)
+    assert torch.allclose(fast_grad, plain_grad, atol=1e-4)
+    one = generator.from_batch(features, negative[:1], anchor[:1], positive[:1])
+    assert one.shape == (1, 6) and generator.training
+
+
 def test_mlp3_is_three_linear_layers_with_batchnorm_and_a_linear_output() -> None:
     generator = HardNegativeGenerator(4, 0, "mlp3")
     linears = [m for m in generator.modules() if isinstance(m, nn.Linear)]

@@ -47,6 +47,13 @@ def _objective(config: RunConfig, model: EmbeddingModel | None = None) -> DamlOb
     return DamlObjective(model, build_loss(config.loss), config)
 
 
+class Stub(nn.Module):
+    """A stand-in generator: `from_batch` (what the objective calls) gathers the rows and calls `forward`."""
+
+    def from_batch(self, features: torch.Tensor, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor):  # type: ignore[no-untyped-def]
+        return self(features[negative], features[anchor], features[positive])
+
+
 class Recording(nn.Module):
     """Wraps a generator and keeps (negative, anchor, positive, synthetic) of the last call."""
 
@@ -55,13 +62,13 @@ class Recording(nn.Module):
         self.inner = inner
         self.last: tuple[torch.Tensor, ...] = ()
 
-    def forward(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
-        out = self.inner(negative, anchor, positive)
-        self.last = (negative, anchor, positive, out)
+    def from_batch(self, features: torch.Tensor, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor):  # type: ignore[no-untyped-def]
+        out = self.inner.from_batch(features, negative, anchor, positive)
+        self.last = (features[negative], features[anchor], features[positive], out)
         return out
 
 
-class Fixed(nn.Module):
+class Fixed(Stub):
     """A generator returning anchor + t·(negative − anchor) (t = 1: the real negative, t = 0: the anchor)."""
 
     def __init__(self, t: float) -> None:
@@ -329,7 +336,7 @@ def test_schedule_pretrain_then_generator_warmup_then_joint() -> None:
     assert not _same(snapshot(objective.generator), gen_before) and not _same(snapshot(objective.model), metric_before)
 
 
-class Constant(nn.Module):
+class Constant(Stub):
     """A generator that ignores its inputs: gradients of its output reach only its own parameter."""
 
     def __init__(self, width: int) -> None:

@@ -29,7 +29,8 @@ def _records(run: Path) -> list[dict]:
 
 @pytest.mark.parametrize("update", ["joint", "alternating"])
 def test_short_daml_run_lowers_the_joint_objective(update: str) -> None:
-    """40 joint steps on four noisy clusters: J = J_gen + λ·J_m at the end is well below its start."""
+    """25 steps on four noisy clusters: J = J_gen + λ·J_m, and the generator's own J_hard + λ1·J_reg (which
+    only the generator can lower under detach_real), end well below where they started."""
     gen = torch.Generator().manual_seed(0)
     centres = torch.randn(4, 8, generator=gen) * 2
     labels = torch.arange(4).repeat_interleave(4)
@@ -42,9 +43,12 @@ def test_short_daml_run_lowers_the_joint_objective(update: str) -> None:
         daml=DamlConfig(enabled=True, update=update, adv_margin=0.2),
     )
     objective = DamlObjective(model, build_loss(config.loss), config)
-    values = [objective.train_step(images, labels, step)["loss"].item() for step in range(40)]
+    logged = [objective.train_step(images, labels, step) for step in range(25)]
+    values = [terms["loss"].item() for terms in logged]
+    fit = [terms["j_hard"].item() + terms["j_reg"].item() for terms in logged]
     assert all(torch.isfinite(torch.tensor(values)))
     assert sum(values[-5:]) / 5 < 0.5 * sum(values[:5]) / 5
+    assert sum(fit[-5:]) / 5 < 0.7 * sum(fit[:5]) / 5
 
 
 @pytest.mark.parametrize("loss", ["triplet", "npair", "lifted", "contrastive"])

@@ -126,7 +126,7 @@ def _index_class_folders(split_dir: Path, shown_as: str) -> dict[str, str]:
 
 
 def parse_kaggle(folder: Path, last_train_class: int = LAST_TRAIN_CLASS) -> list[ManifestRow]:
-    """Rows from the Kaggle zip's `names.csv` and `anno_{train,test}.csv` (no header; `fname,x1,y1,x2,y2,class`).
+    """Rows from the Kaggle zip's `names.csv` and `anno_{train,test}.csv` (`fname,x1,y1,x2,y2,class`, no header).
 
     The class comes from the CSV; the image is looked up by file name in its split's class folders (whose
     names are the class names with '/' replaced), so a differently spelled folder does not matter.
@@ -140,6 +140,8 @@ def parse_kaggle(folder: Path, last_train_class: int = LAST_TRAIN_CLASS) -> list
         shown_as = f"anno_{split_name}.csv"
         annotations = _read_csv(unpacked.require_file(folder, shown_as, archive), shown_as)
         index = _index_class_folders(folder / KAGGLE_IMAGES / split_name, f"{KAGGLE_IMAGES}/{split_name}")
+        if annotations and annotations[0] and not annotations[0][-1].strip().isdigit():
+            annotations = annotations[1:]  # tolerate a header line, which some re-uploads add
         for number, fields in enumerate(annotations, start=1):
             if len(fields) != 6 or not fields[5].strip().isdigit():
                 raise DataError(f"{shown_as}:{number} is not 'fname,x1,y1,x2,y2,class': {','.join(fields)!r}")
