@@ -37,6 +37,8 @@ SETUPS = {
                                        "sampler.images_per_class=16"]),
     "googlenet": ("cub-triplet", ["model.pretrained=false", "data.dataset=jpegs", "sampler.classes_per_batch=8",
                                   "sampler.images_per_class=4", "data.workers=0"]),
+    "resnet50": ("cub-triplet", ["model.backbone=resnet50", "model.pretrained=false", "data.dataset=jpegs",
+                                 "sampler.classes_per_batch=8", "sampler.images_per_class=4", "data.workers=0"]),
 }
 SECTIONS = ("data", "forward", "generator", "loss", "backward", "optimizer")
 
@@ -54,8 +56,12 @@ def make_jpeg_dataset(root: Path, classes: int = 16, per_class: int = 8) -> None
     (root / "folder").rename(root / "jpegs")
 
 
-def measure_training(backbone: str, daml: bool, data_root: Path, steps: int, warmup: int, device: str, amp: str) -> dict:
+def measure_training(
+    backbone: str, daml: bool, data_root: Path, steps: int, warmup: int, device: str, amp: str, batch_classes: int | None
+) -> dict:
     preset, overrides = SETUPS[backbone]
+    if batch_classes:
+        overrides = [*overrides, f"sampler.classes_per_batch={batch_classes}"]
     config = load_config(
         preset,
         [*overrides, f"daml.enabled={str(daml).lower()}", f"train.iterations={warmup + steps}", "train.eval_every=0",
@@ -142,13 +148,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", default="auto")
+    parser.add_argument("--batch-classes", type=int, help="classes per batch for every backbone (P; K stays)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="train_bench_"))
     prepare_dataset("digits", work, PrepareOptions())
-    if "googlenet" in args.backbones:
-        make_jpeg_dataset(work)
+    if {"googlenet", "resnet50"} & set(args.backbones):
+        make_jpeg_dataset(work, classes=max(16, 2 * (args.batch_classes or 8)))
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
     if args.device != "cpu" and torch.cuda.is_available():
         machine += f", {torch.cuda.get_device_name()}"
@@ -160,7 +167,7 @@ def main() -> None:
     for backbone in args.backbones:
         rows = {}
         for daml in (False, True):
-            rows[daml] = measure_training(backbone, daml, work, args.steps, args.warmup, args.device, args.amp)
+            rows[daml] = measure_training(backbone, daml, work, args.steps, args.warmup, args.device, args.amp, args.batch_classes)
         bare = bare_backbone_rate(rows[False]["config"], args.device, args.steps, args.warmup)
         for daml, row in rows.items():
             cells = " | ".join(f"{row['per_step'][s] * 1000:.1f}" for s in SECTIONS)

@@ -19,7 +19,8 @@ the query is still found. When fewer than k candidates remain, the missing place
 Backends (``device``):
 
 - ``"auto"``: ``faiss-gpu`` when FAISS sees a GPU, else ``torch-cuda`` when torch sees CUDA, else
-  ``torch-cpu``. On CPU torch's chunked matmul + top-k is about twice as fast as FAISS's flat index.
+  ``torch-cpu``. On CPU a chunked matmul + top-k is about twice as fast as FAISS's flat index at k = 1000;
+  ``torch-cpu`` takes the product from numpy's BLAS and the top-k from torch (see ``_partial_distances``).
 - ``"cpu"`` = ``"torch-cpu"``; ``"cuda"`` = ``faiss-gpu`` if available, else ``torch-cuda``.
 - ``"torch-cpu"``, ``"torch-cuda"``, ``"faiss-cpu"``, ``"faiss-gpu"`` name one backend directly.
   ``faiss-cpu`` is never chosen automatically; it exists to check the FAISS code path without a GPU.
