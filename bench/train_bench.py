@@ -64,7 +64,7 @@ def measure_training(
         overrides = [*overrides, f"sampler.classes_per_batch={batch_classes}"]
     config = load_config(
         preset,
-        [*overrides, f"daml.enabled={str(daml).lower()}", f"train.iterations={warmup + steps}", "train.eval_every=0",
+        [*overrides, f"daml.enabled={str(daml).lower()}", "daml.pretrain_iters=0", "daml.gen_warmup_iters=0", f"train.iterations={warmup + steps}", "train.eval_every=0",
          "data.val_classes=0", f"train.amp={amp}", f"train.log_every={warmup + steps}"],
         {"data.root": str(data_root), "device": device},
     )

@@ -139,29 +139,33 @@ class DamlObjective:
             local_features = self.model.features(images)
         # Data parallel: every rank gathers the global batch's features and runs the embedder, the generator
         # and every term on it in float32, exactly as one process would (see train/distributed.py).
-        features = distributed.gather(local_features.float())
-        labels = distributed.gather_labels(labels)
-        embeddings = self.model.embed_features(features)
-        rng = mining_generator(self.config.seed, step)
-        tuples = self.generator_loss.mine(labels, embeddings.detach(), rng)
-        slots = self.generator_loss.negative_slots(tuples)
+        timer = self.context.timer
+        with timer.section("loss"):
+            features = distributed.gather(local_features.float())
+            labels = distributed.gather_labels(labels)
+            embeddings = self.model.embed_features(features)
+            rng = mining_generator(self.config.seed, step)
+            tuples = self.generator_loss.mine(labels, embeddings.detach(), rng)
+            slots = self.generator_loss.negative_slots(tuples)
         # detach_real: the generator reads and fits the real features but never moves them (spec §8, pitfall
         # 4). Detaching only the J_hard/J_reg targets is not enough: through G's inputs the trunk would still
         # be pulled so that G's output lands on its targets, i.e. anchors and negatives towards each other.
         real = features.detach() if daml.detach_real else features
         x_neg, x_anchor = real.index_select(0, slots.negative), real.index_select(0, slots.anchor)
-        synthetic = self.generator.from_batch(real, slots.negative, slots.anchor, slots.positive)
-        synthetic_emb = self.model.embed_features(synthetic)
-        anchor_emb, positive_emb = embeddings.index_select(0, slots.anchor), embeddings.index_select(0, slots.positive)
-        hard = j_hard(synthetic, x_anchor)
-        reg = j_reg(synthetic, x_neg)
-        adv = j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
-        generator_objective = j_gen(hard, reg, adv, daml.lambda_reg, daml.lambda_adv)
-        if daml.update == "alternating":
-            # The metric sees the synthetics as fixed inputs: no J_m gradient reaches the generator.
-            metric_output = j_m(self.generator_loss, embeddings, tuples, self.model.embed_features(synthetic.detach()))
-        else:
-            metric_output = j_m(self.generator_loss, embeddings, tuples, synthetic_emb)
+        with timer.section("generator"):
+            synthetic = self.generator.from_batch(real, slots.negative, slots.anchor, slots.positive)
+            synthetic_emb = self.model.embed_features(synthetic)
+        with timer.section("loss"):
+            anchor_emb, positive_emb = embeddings.index_select(0, slots.anchor), embeddings.index_select(0, slots.positive)
+            hard = j_hard(synthetic, x_anchor)
+            reg = j_reg(synthetic, x_neg)
+            adv = j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
+            generator_objective = j_gen(hard, reg, adv, daml.lambda_reg, daml.lambda_adv)
+            if daml.update == "alternating":
+                # The metric sees the synthetics as fixed inputs: no J_m gradient reaches the generator.
+                metric_output = j_m(self.generator_loss, embeddings, tuples, self.model.embed_features(synthetic.detach()))
+            else:
+                metric_output = j_m(self.generator_loss, embeddings, tuples, synthetic_emb)
         real_output = self._real_loss(embeddings, labels, tuples, rng) if daml.keep_real_loss else None
         # Diagnostics are means over slots: an evenly spaced subset estimates them for a fraction of the cost
         # (N-pair has N(N−1) slots a batch).
@@ -197,8 +201,7 @@ class DamlObjective:
         precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
         self.metric_optimizer.zero_grad(set_to_none=True)
         self.generator_optimizer.zero_grad(set_to_none=True)
-        with timer.section("loss"):
-            terms = self.forward_terms(images, labels, step)
+        terms = self.forward_terms(images, labels, step)
         metric_params = [p for p in self.model.parameters() if p.requires_grad]
         generator_params = list(self.generator.parameters())
         weighted_metric = self.daml.lambda_metric * terms.j_m.loss
