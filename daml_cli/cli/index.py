@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 index_app = typer.Typer(
     help="Build, extend and inspect FAISS gallery indexes (FILE plus FILE.json metadata).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(index_app, name="index")
 
