@@ -11,19 +11,21 @@ from daml_cli.cli.app import main
 CliRunner = Callable[..., tuple[int, str, str]]
 
 
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run `daml argv...` in-process; (exit code, stdout, stderr) of that run alone."""
+    capsys.readouterr()
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main([str(a) for a in argv])
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+    return lambda *argv: run_cli(list(argv), capsys)
 
 
 def one_line_error(code: int, err: str) -> str:

@@ -9,20 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daml_cli.cli.app import main
+from tests.cli.conftest import run_cli as _run
 from daml_cli.index.embeddings_file import write_embeddings
 from daml_cli.index.metadata import sidecar_path
 from daml_cli.index.store import load_index, search
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _emb(path: Path, count: int, dimension: int = 8, seed: int = 0, offset: int = 0, **meta) -> tuple[Path, np.ndarray]:

@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from daml_cli.cli.app import main
+from tests.cli.conftest import run_cli as _run
 from daml_cli.data.manifest import read_manifest
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _tree(root: Path, classes: list[str], per_class: int = 2) -> Path:
