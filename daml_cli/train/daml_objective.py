@@ -29,7 +29,7 @@ from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
 from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.context import StepContext
-from daml_cli.train.objective import metric_optimizer, mining_generator
+from daml_cli.train.objective import BaselineObjective, metric_optimizer, mining_generator
 
 
 DIAGNOSTIC_SLOTS = 512  # about this many slots per batch enter the logged diagnostics
@@ -106,6 +106,7 @@ class DamlObjective:
         device = next(model.parameters()).device
         self.generator = HardNegativeGenerator(model.feature_dim, self.daml.generator_hidden, self.daml.generator).to(device)
         self.metric_optimizer = metric_optimizer(model, config)
+        self._pretrain = BaselineObjective(model, loss, config, self.context, self.metric_optimizer)
         self.generator_optimizer = torch.optim.Adam(
             self.generator.parameters(), lr=config.optim.lr_generator, weight_decay=config.optim.weight_decay
         )
@@ -231,22 +232,8 @@ class DamlObjective:
 
     def _pretrain_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Exactly the baseline update: the base loss on real tuples, no generator."""
-        precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
-        with timer.section("forward"), precision.autocast():
-            local = self.model(images)
-        with timer.section("loss"):
-            embeddings = distributed.gather(local.float())
-            output = self.loss(embeddings, distributed.gather_labels(labels), mining_generator(self.config.seed, step))
-        with timer.section("backward"):
-            self.metric_optimizer.zero_grad(set_to_none=True)
-            precision.backward(output.loss)
-            distributed.average_gradients(self.model.parameters())
-        with timer.section("optimizer"):
-            precision.step(self.metric_optimizer)
-            precision.update()
-        logged = {"loss": output.loss.detach(), "real": output.loss.detach()}
-        logged.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
-        return logged
+        logged = self._pretrain.train_step(images, labels, step)
+        return {"loss": logged["loss"], "real": logged["loss"], **{k: v for k, v in logged.items() if k != "loss"}}
 
     def _log_terms(self, total: torch.Tensor, terms: DamlTerms) -> dict[str, torch.Tensor]:
         """Every loss term (J, J_m and its parts, J_gen and its parts, the real loss) and the diagnostics."""

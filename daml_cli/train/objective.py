@@ -45,12 +45,19 @@ def metric_optimizer(model: EmbeddingModel, config: RunConfig) -> torch.optim.Op
 class BaselineObjective:
     """Minimise the base loss (triplet, N-pair, lifted, contrastive) on real negatives."""
 
-    def __init__(self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None) -> None:
+    def __init__(
+        self,
+        model: EmbeddingModel,
+        loss: TupleLoss,
+        config: RunConfig,
+        context: StepContext | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+    ) -> None:
         self.model = model
         self.loss = loss
         self.config = config
         self.context = context or StepContext()
-        self.optimizer = metric_optimizer(model, config)
+        self.optimizer = optimizer or metric_optimizer(model, config)  # DAML's pre-training shares its own
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Embed this rank's images, gather the global batch, and step on the base loss."""

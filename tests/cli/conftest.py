@@ -6,21 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from daml_cli.cli.app import main
+from tests.cli_runner import run_cli
 
 CliRunner = Callable[..., tuple[int, str, str]]
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run `daml argv...` in-process; (exit code, stdout, stderr) of that run alone."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

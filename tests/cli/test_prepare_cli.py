@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import run_cli as _run
+from tests.cli_runner import run_cli as _run
 from daml_cli.data.manifest import read_manifest
 
 

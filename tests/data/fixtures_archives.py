@@ -6,6 +6,8 @@ generated JPEG written at every listed path (the same bytes each time, so even 1
 
 from __future__ import annotations
 
+from tests.cli_runner import run_cli  # noqa: F401 (re-exported for the dataset tests)
+
 import dataclasses
 import functools
 import hashlib
@@ -144,17 +146,24 @@ def trust_fixture_files(monkeypatch, dataset: str, files: dict[str, Path], **cha
     monkeypatch.setitem(sources.SOURCES, dataset, dataclasses.replace(entry, files=tuple(replaced), **changes))
 
 
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run `daml ARGV` in-process; (exit code, stdout, stderr)."""
-    from daml_cli.cli.app import main
+def prepare_archives(name: str, root: Path, archives, *flags: str, capsys) -> tuple[int, str, str]:
+    """`daml prepare NAME ROOT --archive A ...` in-process; (exit code, stdout, stderr)."""
+    argv = ["prepare", name, str(root)]
+    for path in archives:
+        argv += ["--archive", str(path)]
+    return run_cli(argv + list(flags), capsys)
 
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+
+def assert_refused(tmp_path: Path, name: str, archives, *flags: str, capsys) -> str:
+    """Prepare into tmp_path/root must fail with one error line, leave nothing, and touch nothing else."""
+    root = tmp_path / "root"
+    before = {p for p in all_files(tmp_path) if not p.startswith("root")}
+    code, _, err = prepare_archives(name, root, archives, *flags, capsys=capsys)
+    assert code == 2, err
+    assert err.strip().splitlines()[-1].startswith("error: ")
+    assert_nothing_prepared(root, name)
+    assert {p for p in all_files(tmp_path) if not p.startswith("root")} == before
+    return err
 
 
 def all_files(folder: Path) -> set[str]:

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import scipy.io
 from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
-    all_files,
-    assert_nothing_prepared,
+    assert_refused,
+    prepare_archives,
     disposable_root,
     file,
     folder,
     require_meta,
-    run_cli,
     trust_fixture_files,
     write_tar,
     write_zip,
@@ -38,10 +37,7 @@ from daml_cli.data.preparers.base import ExpectedCounts
 
 
 def _prepare(root: Path, files, *flags: str, capsys) -> tuple[int, str, str]:
-    argv = ["prepare", "cars", str(root)]
-    for path in files:
-        argv += ["--archive", str(path)]
-    return run_cli(argv + list(flags), capsys)
+    return prepare_archives("cars", root, files, *flags, capsys=capsys)
 
 
 def _check_standard_split(root: Path) -> Counter:
@@ -126,14 +122,7 @@ def mini_expected(monkeypatch) -> None:
 
 
 def _refused(tmp_path: Path, files, *flags: str, capsys) -> str:
-    root = tmp_path / "root"
-    before = {p for p in all_files(tmp_path) if not p.startswith("root")}
-    code, _, err = _prepare(root, files, *flags, capsys=capsys)
-    assert code == 2, err
-    assert err.strip().splitlines()[-1].startswith("error: ")
-    assert_nothing_prepared(root, "cars")
-    assert {p for p in all_files(tmp_path) if not p.startswith("root")} == before
-    return err
+    return assert_refused(tmp_path, "cars", files, *flags, capsys=capsys)
 
 
 def test_mini_kaggle_and_car_ims(tmp_path, monkeypatch, capsys, mini_expected):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
-    all_files,
-    assert_nothing_prepared,
+    assert_refused,
+    prepare_archives,
     disposable_root,
     run_cli,
     trust_fixture_files,
@@ -32,10 +32,7 @@ def mini_expected(monkeypatch) -> None:
 
 
 def _prepare(root: Path, files, *flags: str, capsys) -> tuple[int, str, str]:
-    argv = ["prepare", "inshop", str(root)]
-    for path in files:
-        argv += ["--archive", str(path)]
-    return run_cli(argv + list(flags), capsys)
+    return prepare_archives("inshop", root, files, *flags, capsys=capsys)
 
 
 def _query_gallery(manifest) -> tuple[list, list]:
@@ -80,14 +77,7 @@ def test_full_size_fixture(inshop_full, disposable_root, monkeypatch, capsys):
 
 
 def _refused(tmp_path: Path, files, *flags: str, capsys) -> str:
-    root = tmp_path / "root"
-    before = {p for p in all_files(tmp_path) if not p.startswith("root")}
-    code, _, err = _prepare(root, files, *flags, capsys=capsys)
-    assert code == 2, err
-    assert err.strip().splitlines()[-1].startswith("error: ")
-    assert_nothing_prepared(root, "inshop")
-    assert {p for p in all_files(tmp_path) if not p.startswith("root")} == before
-    return err
+    return assert_refused(tmp_path, "inshop", files, *flags, capsys=capsys)
 
 
 def test_wrong_query_gallery_counts_name_both_numbers(tmp_path, monkeypatch, capsys, mini_expected):

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from fixtures_archives import (  # noqa: F401 (disposable_root is a fixture)
+    assert_refused,
+    prepare_archives,
     Entry,
-    all_files,
-    assert_nothing_prepared,
     disposable_root,
-    run_cli,
     trust_fixture_files,
     write_zip,
 )
@@ -40,8 +39,8 @@ def mini_expected(monkeypatch) -> None:
                                                                {s: c for s, (_, c) in MINI.items()}))
 
 
-def _prepare(root: Path, archive: Path, *flags: str, capsys) -> tuple[int, str, str]:
-    return run_cli(["prepare", "sop", str(root), "--archive", str(archive), *flags], capsys)
+def _prepare(root: Path, archive, *flags: str, capsys) -> tuple[int, str, str]:
+    return prepare_archives("sop", root, [archive], *flags, capsys=capsys)
 
 
 def test_mini_archive(sop_mini_zip, tmp_path, monkeypatch, capsys, mini_expected):
@@ -84,15 +83,8 @@ def test_full_size_archive(sop_full_zip, disposable_root, monkeypatch, capsys):
     assert len({r.label for r in manifest.split("test")}) == 11316
 
 
-def _refused(tmp_path: Path, archive: Path, *flags: str, capsys) -> str:
-    root = tmp_path / "root"
-    before = {p for p in all_files(tmp_path) if not p.startswith("root")}
-    code, _, err = _prepare(root, archive, *flags, capsys=capsys)
-    assert code == 2, err
-    assert err.strip().splitlines()[-1].startswith("error: ")
-    assert_nothing_prepared(root, "sop")
-    assert {p for p in all_files(tmp_path) if not p.startswith("root")} == before
-    return err
+def _refused(tmp_path: Path, archive, *flags: str, capsys) -> str:
+    return assert_refused(tmp_path, "sop", [archive], *flags, capsys=capsys)
 
 
 def test_symlink_member_is_refused(tmp_path, monkeypatch, capsys):
