@@ -6,10 +6,7 @@ from pathlib import Path
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def demo(
     workdir: Path = typer.Option(Path("demo"), "--workdir", help="Folder for the data, the run and its outputs."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),

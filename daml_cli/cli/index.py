@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
-
 if TYPE_CHECKING:
     from daml_cli.index.metadata import IndexMetadata
 
@@ -21,7 +19,6 @@ index_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.add_typer(index_app, name="index")
 
 
 @index_app.command("build")

@@ -7,7 +7,6 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.data.preparers.registry import PREPARERS
 
 _NAMES = ", ".join(sorted(PREPARERS))
@@ -17,7 +16,6 @@ def _complete_name(incomplete: str) -> list[str]:
     return [name for name in sorted(PREPARERS) if name.startswith(incomplete)]
 
 
-@app.command()
 def prepare(
     name: str = typer.Argument(..., help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
     root: Path = typer.Argument(..., help="Folder that receives ROOT/NAME."),

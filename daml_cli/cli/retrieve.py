@@ -8,10 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def retrieve(
     queries: List[Path] = typer.Argument(..., help="Query images, folders of images, or .txt lists of paths."),
     index: Path = typer.Option(..., "--index", help="Gallery index written by `daml embed --index` or `daml index build`."),

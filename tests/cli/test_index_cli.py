@@ -118,7 +118,7 @@ def test_add_errors(tmp_path: Path, capsys) -> None:
 def test_help_imports_no_faiss_or_torch() -> None:
     code = (
         "import sys\n"
-        "from daml_cli.cli.app import main\n"
+        "from daml_cli.cli.main import main\n"
         "try:\n    main(['index', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('LOADED', 'faiss' in sys.modules, 'torch' in sys.modules)\n"
     )

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from daml_cli.cli.app import main
+from daml_cli.cli.main import main
 from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfig
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel
