@@ -20,7 +20,7 @@ from daml_cli.data.preparers.base import PrepareOptions, PrepareReport, Preparer
 from daml_cli.data.preparers.checks import check_expected, check_images, count_rows, split_order
 from daml_cli.data.preparers.marker import check_marker, write_marker
 from daml_cli.data.preparers.resize import write_resized_copy
-from daml_cli.data.preparers.validation import carve_validation
+from daml_cli.data.validation import carve_validation
 from daml_cli.errors import DataError
 
 
