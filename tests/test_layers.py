@@ -31,6 +31,7 @@ LAYER = {
     "report": 3,
     "metrics": 2,
     "index": 2,
+    "embeddings": 2,
     "config": 2,
     "errors": 1,
     "atomic": 1,
@@ -149,3 +150,14 @@ def test_import_parser_sees_relative_and_lazy_imports(tmp_path: Path, source: st
         assert _imports(probe) == expected
     finally:
         probe.unlink()
+
+
+def test_training_and_inference_do_not_reach_into_the_preparers() -> None:
+    # Preparers turn archives into datasets; what a run needs from a prepared dataset lives in data/ itself.
+    offenders = [
+        str(path.relative_to(PACKAGE_ROOT))
+        for package in ("train", "inference", "models", "losses", "metrics", "index", "embeddings", "report")
+        for path in sorted((PACKAGE_ROOT / package).rglob("*.py"))
+        if any(name.startswith("daml_cli.data.preparers") for name in _imports(path))
+    ]
+    assert offenders == []

@@ -36,7 +36,7 @@ def build(
 ) -> None:
     """Build a gallery index from EMB.npz and write it with its metadata."""
     from daml_cli.index.build import build_index_file
-    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.index.params import check_index_type, parse_param_options
 
@@ -52,7 +52,7 @@ def add(
     embeddings: Path = typer.Argument(..., help="EMB.npz with the vectors to append."),
 ) -> None:
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
-    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.store import add_to_index
 
     emb = read_embeddings(embeddings)

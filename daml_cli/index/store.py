@@ -18,7 +18,7 @@ from daml_cli.errors import ConfigError, DamlError, DataError, IndexFileError
 from daml_cli.index.header import check_header, read_faiss_header
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
 from daml_cli.index.params import check_index_type, resolve_params
-from daml_cli.index.vectors import as_embedding_matrix, as_label_vector, as_path_list
+from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
 
 GPU_MAX_K = 2048  # FAISS GPU brute-force search supports k up to this
 _REBUILD_HINT = "rebuild it with `daml index build EMB.npz --out INDEX`"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from daml_cli.data.manifest import read_manifest
-from daml_cli.inference.embedder import embed_paths
 from daml_cli.inference.loading import LoadedModel
+from daml_cli.models.embedder import embed_paths
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.cli_runner import run_cli as _run
-from daml_cli.index.embeddings_file import write_embeddings
+from daml_cli.embeddings.file import write_embeddings
 from daml_cli.index.metadata import sidecar_path
 from daml_cli.index.store import load_index, search
 

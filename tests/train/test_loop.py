@@ -12,7 +12,7 @@ import yaml
 
 from daml_cli.config.loading import load_config
 from daml_cli.errors import ConfigError, DamlError
-from daml_cli.train.checkpoint import load_checkpoint
+from daml_cli.models.checkpoint import load_checkpoint
 from daml_cli.train.loop import train
 from tests.conftest import tiny_config
 
@@ -28,8 +28,8 @@ def test_run_folder_contents(tiny_run: Path) -> None:
     assert all("loss" in r and "images_per_s" in r and 0.0 <= r["data_wait"] <= 1.0 for r in train_records)
     assert all(0.0 <= r["recall@1"] <= 1.0 for r in val_records)
     best = max(val_records, key=lambda r: r["recall@1"])
-    assert load_checkpoint(tiny_run / "checkpoints" / "best.pt")["best"]["value"] == pytest.approx(best["recall@1"])
-    assert load_checkpoint(tiny_run / "checkpoints" / "last.pt")["step"] == 6
+    assert load_checkpoint(tiny_run / "checkpoints" / "best.pt").best["value"] == pytest.approx(best["recall@1"])
+    assert load_checkpoint(tiny_run / "checkpoints" / "last.pt").step == 6
 
 
 def test_saved_config_reproduces_the_config(tiny_run: Path, digits_root: Path) -> None:
@@ -54,12 +54,12 @@ def test_same_seed_same_weights(digits_root: Path, tmp_path: Path) -> None:
     config = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0")
     train(config, tmp_path / "a")
     train(config, tmp_path / "b")
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["model"]
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["model"]
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").model
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt").model
     assert all(torch.equal(a[k], b[k]) for k in a)
     other = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0", seed=1)
     train(other, tmp_path / "c")
-    c = load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["model"]
+    c = load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt").model
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
@@ -77,7 +77,7 @@ def test_resume_continues_to_more_iterations(tiny_run: Path, digits_root: Path, 
     shutil.copytree(tiny_run, copy)
     result = train(tiny_config(digits_root, "train.iterations=8"), copy, resume=True)
     assert result.steps == 8
-    assert load_checkpoint(copy / "checkpoints" / "last.pt")["step"] == 8
+    assert load_checkpoint(copy / "checkpoints" / "last.pt").step == 8
 
 
 def test_resume_without_a_checkpoint(digits_root: Path, tmp_path: Path) -> None:
@@ -104,9 +104,9 @@ def test_resume_equals_an_uninterrupted_run(digits_root: Path, tmp_path: Path) -
     train(tiny_config(digits_root, "train.iterations=20", *overrides), tmp_path / "whole")
     a = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.pt")
     b = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
-    assert a["step"] == b["step"] == 20
-    assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
-    assert a["best"] == b["best"]
+    assert a.step == b.step == 20
+    assert all(torch.equal(a.model[k], b.model[k]) for k in b.model)
+    assert a.best == b.best
 
 
 def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Pa
     config = tiny_config(digits_root, "train.iterations=12", "train.eval_every=100")
     with pytest.raises(TrainingInterrupted, match="SIGTERM received: stopped at step 4"):
         train(config, tmp_path / "run", reporter=KillAtStepFour())
-    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt").step == 4
     assert train(config, tmp_path / "run", resume=True).steps == 12
 
 
