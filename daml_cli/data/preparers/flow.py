@@ -96,7 +96,7 @@ def prepare_dataset(
             check_images(staging, rows)
         if options.resize:
             write_resized_copy(staging, rows, options.resize)
-        extra_columns = list(dict.fromkeys(column for row in rows for column in row.extra))
+        extra_columns = list(dict.fromkeys(column for row in rows for column in row.column_values()))
         write_manifest(staging, rows, extra_columns)
         images, classes = count_rows(rows)
         write_marker(staging, preparer.name, settings, images, classes)
