@@ -59,7 +59,8 @@ class OptimConfig:
     lr_embedder: float = 1e-3
     lr_generator: float = 1e-4
     weight_decay: float = 0.0
-    scheduler: Literal["none", "cosine"] = "none"
+    scheduler: Literal["none", "cosine"] = "none"  # cosine: linear warm-up, then half a cosine down to zero
+    warmup_steps: int = 0  # steps of linear warm-up before the cosine decay (cosine only)
 
 
 @dataclass

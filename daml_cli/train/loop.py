@@ -37,6 +37,7 @@ from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
 from daml_cli.train.run_dir import RunDir
+from daml_cli.train.schedule import check_schedule, lr_factor
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Trainer:
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        check_schedule(config.optim.scheduler, config.optim.warmup_steps, config.train.iterations)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
@@ -247,6 +249,9 @@ class Trainer:
                 if config.train.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
                 labels = labels.to(self.device, non_blocking=True)
+                self.context.precision.lr_factor = lr_factor(
+                    self.step, total, config.optim.scheduler, config.optim.warmup_steps
+                )
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
                 window_images += len(labels) * self.dist.world_size
