@@ -6,7 +6,6 @@ tuple and one negative slot, so DAML's generator makes one synthetic negative pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, get_args
 
 import torch
@@ -41,16 +40,8 @@ def triplet_margin(
     return triplet_hinge(squared_euclidean(anchor, positive), squared_euclidean(anchor, negative), margin, squared).mean()
 
 
-@dataclass(frozen=True)
-class TripletTuples:
-    """Batch indices of each (anchor, positive, negative) triple, as equal-length LongTensors."""
-
-    anchor: torch.Tensor
-    positive: torch.Tensor
-    negative: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.anchor.shape[0])
+# A triple (anchor, positive, negative) is exactly one negative slot: the same record, not a copy of it.
+TripletTuples = NegativeSlots
 
 
 class TripletLoss(TupleLoss):
@@ -135,7 +126,7 @@ class TripletLoss(TupleLoss):
         return TripletTuples(anchor, positive, torch.where(has_window, in_window, fallback))
 
     def negative_slots(self, tuples: TripletTuples) -> NegativeSlots:
-        return NegativeSlots(anchor=tuples.anchor, positive=tuples.positive, negative=tuples.negative)
+        return tuples
 
     def compute(self, embeddings: torch.Tensor, tuples: TripletTuples, negatives: torch.Tensor | None = None) -> LossOutput:
         if len(tuples) == 0:

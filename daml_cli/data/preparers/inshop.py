@@ -102,6 +102,5 @@ class InShopPreparer:
         rows = [
             replace(row, path=f"images/{relative}") for relative, row in zip(relatives, rows)
         ]
-        unpacked.keep_metadata(staging, [files["partition"]])
-        unpacked.discard_sources(staging)
+        unpacked.finish(staging, [files["partition"]])
         return rows

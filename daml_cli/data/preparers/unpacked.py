@@ -102,6 +102,12 @@ def discard_sources(staging: Path) -> None:
     shutil.rmtree(staging / SOURCES_DIR, ignore_errors=True)
 
 
+def finish(staging: Path, metadata: Sequence[Path]) -> None:
+    """The last step every archive preparer shares: keep the annotation files, then discard the sources."""
+    keep_metadata(staging, metadata)
+    discard_sources(staging)
+
+
 def split_of(label: int, last_train_class: int) -> str:
     """The standard class-disjoint split: classes up to `last_train_class` train, the rest test."""
     return "train" if label <= last_train_class else "test"
