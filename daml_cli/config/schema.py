@@ -67,7 +67,7 @@ class OptimConfig:
 class DamlConfig:
     """Deep Adversarial Metric Learning: a generator turns easy negatives into synthetic hard ones.
 
-    Defaults follow ../shared/spec/daml-method.md's recommendations (λ1 = 1, λ2 = 50, λ = 1, α = 1).
+    Defaults are the settings the DAML paper recommends (λ1 = 1, λ2 = 50, λ = 1, α = 1).
     """
 
     enabled: bool = False  # train with synthetic hard negatives (see the DAML section of the README)

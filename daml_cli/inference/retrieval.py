@@ -50,7 +50,9 @@ def gallery_path(metadata: IndexMetadata, path: str) -> str:
 
 @dataclass
 class RetrievalRun:
-    results: list[QueryResult]
+    """Each query with its ranked hits, the index metadata, and the checkpoint that embedded the queries."""
+
+    queries: list[QueryResult]
     metadata: IndexMetadata
     checkpoint: Path
 

@@ -13,7 +13,7 @@ import torch
 from daml_cli.config.schema import LossConfig, TripletStrategy
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt, squared_euclidean
+from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt
 from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, ordered_positive_pairs, random_pick, random_subset
 
@@ -25,19 +25,6 @@ def triplet_hinge(d_ap_sq: torch.Tensor, d_an_sq: torch.Tensor, margin: float, s
     if not squared:
         d_ap_sq, d_an_sq = safe_sqrt(d_ap_sq), safe_sqrt(d_an_sq)
     return torch.relu(d_ap_sq - d_an_sq + margin)
-
-
-def triplet_margin(
-    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float, squared: bool = True
-) -> torch.Tensor:
-    """Per-tuple mean triplet loss ``(1/N) Σ_i [D(a_i, p_i)² − D(a_i, n_i)² + α]_+``.
-
-    Rows i of the (N, D) tensors form one triple. With ``squared=False`` the plain distances are used,
-    ``[D(a, p) − D(a, n) + α]_+``. No triple gives a zero that keeps the inputs' graphs.
-    """
-    if anchor.shape[0] == 0:
-        return empty_loss(anchor, positive, negative)
-    return triplet_hinge(squared_euclidean(anchor, positive), squared_euclidean(anchor, negative), margin, squared).mean()
 
 
 # A triple (anchor, positive, negative) is exactly one negative slot: the same record, not a copy of it.
