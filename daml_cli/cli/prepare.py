@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -35,8 +36,10 @@ def prepare(
     from rich.console import Console
     from rich.table import Table
 
+    from daml_cli.cli.progress import byte_progress
     from daml_cli.data.preparers.base import PrepareOptions
     from daml_cli.data.preparers.flow import prepare_dataset
+    from daml_cli.data.progress import silent_progress
 
     options = PrepareOptions(
         source=source,
@@ -50,6 +53,7 @@ def prepare(
         val_classes=val_classes,
         check_images=check_images,
         resize=resize,
+        progress=byte_progress if sys.stderr.isatty() else silent_progress,  # bars only for a person watching
     )
     report = prepare_dataset(name, root, options)
     console = Console()
