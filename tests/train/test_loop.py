@@ -11,9 +11,11 @@ import torch
 import yaml
 
 from daml_cli.config.loading import load_config
+from daml_cli.data.manifest import read_manifest
 from daml_cli.errors import ConfigError, DamlError
 from daml_cli.models.checkpoint import load_checkpoint
-from daml_cli.train.loop import train
+from daml_cli.train import loop as loop_module
+from daml_cli.train.loop import Trainer, train
 from tests.conftest import tiny_config
 
 
@@ -38,16 +40,27 @@ def test_saved_config_reproduces_the_config(tiny_run: Path, digits_root: Path) -
     assert yaml.safe_load((tiny_run / "config.yaml").read_text())["train"]["iterations"] == 6
 
 
-def test_validation_never_uses_test_classes(tiny_run: Path, digits_root: Path) -> None:
-    from daml_cli.data.manifest import read_manifest
-    from daml_cli.data.splits import training_splits
+def test_validation_never_uses_test_classes(digits_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Watch what the loop's validation really embeds, and compare its classes with the manifest's own splits.
+    embedded: list[Path] = []
+    real_embed = loop_module.embed_paths
 
+    def spy(model, paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        embedded.extend(paths)
+        return real_embed(model, paths, *args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "embed_paths", spy)
+    trainer = Trainer(tiny_config(digits_root, "data.val_classes=2"), tmp_path / "run")
+    assert trainer.validate()
     manifest = read_manifest(digits_root / "digits")
-    train_rows, val_rows = training_splits(manifest, 2, 0)
-    test_labels = {r.label for r in manifest.split("test")}
-    assert len({r.label for r in val_rows}) == 2
-    assert not ({r.label for r in val_rows} | {r.label for r in train_rows}) & test_labels
-    assert not {r.label for r in val_rows} & {r.label for r in train_rows}
+    label_of = {manifest.root / row.path: row.label for row in manifest.rows}
+    validated = {label_of[path] for path in embedded}
+    test_labels = {row.label for row in manifest.rows if row.split == "test"}
+    trained = {int(label) for label in trainer.dataset.labels.tolist()}
+    assert len(validated) == 2 and len(embedded) == len(trainer.val_rows)
+    assert not validated & test_labels
+    assert not validated & trained
+    assert validated | trained == {row.label for row in manifest.rows if row.split in ("train", "val")}
 
 
 def test_same_seed_same_weights(digits_root: Path, tmp_path: Path) -> None:
