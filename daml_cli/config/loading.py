@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from daml_cli.config.daml_layout import apply_daml_layout
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
@@ -96,7 +97,8 @@ def load_config(
 ) -> RunConfig:
     """Read a preset (or a saved run's `config.yaml`), apply overrides in order, validate.
 
-    `extra` holds dotted keys set by dedicated CLI flags (``--seed`` -> ``seed``), applied last.
+    `extra` holds dotted keys set by dedicated CLI flags (``--seed`` -> ``seed``), applied last; then
+    ``daml.layout`` fills the keys it implies that are still unset (config/daml_layout.py).
     """
     data = copy.deepcopy(read_yaml(resolve_preset(name_or_file)))
     data.pop("preset", None)
@@ -104,7 +106,7 @@ def load_config(
         apply_override(data, *parse_override(text))
     for key, value in (extra or {}).items():
         apply_override(data, key, value)
-    return build(RunConfig, data)
+    return build(RunConfig, apply_daml_layout(data))
 
 
 def dump_config(config: RunConfig, preset: str | None = None) -> str:

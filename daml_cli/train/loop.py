@@ -22,7 +22,7 @@ from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
 from daml_cli.data.preparers.resize import read_resized_info
-from daml_cli.data.sampler import PKBatchSampler
+from daml_cli.data.sampler import PKBatchSampler, TripletBatchSampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
 from daml_cli.errors import DamlError, TrainingInterrupted
@@ -69,6 +69,13 @@ def training_image_root(dataset: Path, config: RunConfig) -> Path:
     return dataset
 
 
+def build_sampler(labels: list[int], config: RunConfig) -> PKBatchSampler:
+    """P×K batches, or the authors' [anchors; positives; negatives] batches (`sampler.kind`)."""
+    if config.sampler.kind == "triplets":
+        return TripletBatchSampler(labels, config.sampler.triplets_per_batch, config.seed)
+    return PKBatchSampler(labels, config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed)
+
+
 class RankShare(torch.utils.data.Sampler):
     """This process's share of every global batch the P×K sampler draws (all of it on one process)."""
 
@@ -102,9 +109,7 @@ class Trainer:
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
         self.dataset = ManifestDataset(self.train_rows, training_image_root(self.manifest.root, config), train_transform(config.data))
-        self.sampler = PKBatchSampler(
-            self.dataset.labels.tolist(), config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed
-        )
+        self.sampler = build_sampler(self.dataset.labels.tolist(), config)
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
@@ -215,10 +220,12 @@ class Trainer:
         )
 
     def _check_finite(self, values: dict[str, float]) -> None:
-        if math.isfinite(values["loss"]):
+        bad = next((name for name in ("loss", "j") if name in values and not math.isfinite(values[name])), None)
+        if bad is None:
             return
         kept = f"the last good checkpoint is {self.run_dir.last}" if self.run_dir.last.exists() else "no checkpoint was written"
-        raise DamlError(f"the loss became {values['loss']} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
+        what = "the loss" if bad == "loss" else "DAML's objective J"
+        raise DamlError(f"{what} became {values[bad]} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
 
     def _stop_if_signalled(self) -> None:
         if not self.dist.any_flag(self.stop_signal is not None):
@@ -251,6 +258,7 @@ class Trainer:
                 if config.train.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
                 labels = labels.to(self.device, non_blocking=True)
+                stage = self.objective.stage(self.step)
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
                 window_images += len(labels) * self.dist.world_size
@@ -259,13 +267,14 @@ class Trainer:
                 elapsed = time.perf_counter() - window_start
                 rate = window_images / elapsed if elapsed > 0 else 0.0
                 wait_share = window_wait / elapsed if elapsed > 0 else 0.0
-                self.reporter.step(self.step, values, rate, wait_share)
+                self.reporter.step(self.step, values, rate, wait_share, stage=stage)
                 for message in self.objective.drain_warnings():
                     self.reporter.warn(message)
                     log.write({"step": self.step, "phase": "warning", "message": message})
                 if self.step % log_every == 0 or self.step == total:
                     log.write(
-                        {"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2),
+                        {"step": self.step, "phase": "train", **({"stage": stage} if stage else {}), **values,
+                         "images_per_s": round(rate, 2),
                          "data_wait": round(wait_share, 4)}
                     )
                     window_start, window_images, window_wait = time.perf_counter(), 0, 0.0
