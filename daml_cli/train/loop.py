@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import signal
@@ -34,6 +35,7 @@ from daml_cli.train.checkpoint import load_checkpoint, save_checkpoint
 from daml_cli.train.context import StepContext
 from daml_cli.train.device import resolve_device
 from daml_cli.train.distributed import Distributed, check_divisible, from_environment
+from daml_cli.train.init_weights import init_from_checkpoint
 from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
@@ -151,6 +153,13 @@ class Trainer:
         self.best_value = payload.get("best", {}).get("value")
         if "rng" in payload:
             torch.set_rng_state(payload["rng"]["torch"])
+
+    def start_from(self, checkpoint: str) -> RunConfig:
+        """Copy trained trunk/neck/embedder weights into this fresh run; the config records file and hash."""
+        report = init_from_checkpoint(self.model, checkpoint, self.config.train.init_sha256)
+        train_config = dataclasses.replace(self.config.train, init=report.path, init_sha256=report.sha256)
+        self.config = dataclasses.replace(self.config, train=train_config)
+        return self.config
 
     # -- validation --------------------------------------------------------------------------------
     def validate(self) -> dict[str, float]:
@@ -308,6 +317,8 @@ def train(
     trainer.dist.barrier()
     if resume:
         trainer.restore(run.last)
+    elif config.train.init:
+        config = trainer.start_from(config.train.init)
     if trainer.dist.is_main:
         atomic_write_text(run.config, dump_config(config, preset))
     return trainer.run()
