@@ -26,7 +26,7 @@ from daml_cli.data.preparers.resize import read_resized_info
 from daml_cli.data.sampler import PKBatchSampler, TripletBatchSampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
-from daml_cli.errors import DamlError, TrainingInterrupted
+from daml_cli.errors import ConfigError, DamlError, TrainingInterrupted
 from daml_cli.inference.embedder import embed_paths
 from daml_cli.losses.registry import build_loss
 from daml_cli.metrics.evaluate import evaluate_embeddings
@@ -73,6 +73,12 @@ def training_image_root(dataset: Path, config: RunConfig) -> Path:
 
 def build_sampler(labels: list[int], config: RunConfig) -> PKBatchSampler:
     """P×K batches, or the authors' [anchors; positives; negatives] batches (`sampler.kind`)."""
+    official = config.loss.name == "triplet" and config.loss.triplets == "official"
+    if official != (config.sampler.kind == "triplets"):
+        raise ConfigError(
+            "sampler.kind=triplets and loss.triplets=official go together (the triplet loss only)",
+            f"got sampler.kind={config.sampler.kind}, loss.name={config.loss.name}, loss.triplets={config.loss.triplets}",
+        )
     if config.sampler.kind == "triplets":
         return TripletBatchSampler(labels, config.sampler.triplets_per_batch, config.seed)
     return PKBatchSampler(labels, config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed)

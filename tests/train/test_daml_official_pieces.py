@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from daml_cli.config.loading import load_config
 from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfig
 from daml_cli.data.sampler import TripletBatchSampler
 from daml_cli.errors import ConfigError
@@ -16,6 +17,7 @@ from daml_cli.losses.triplet import official_triplets
 from daml_cli.models.embedding import EmbeddingModel, L2Normalize
 from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.daml_objective import DamlObjective
+from daml_cli.train.loop import build_sampler
 
 
 def test_triplet_batches_are_anchors_positives_then_negatives_of_distinct_classes() -> None:
@@ -35,6 +37,16 @@ def test_triplet_batches_are_anchors_positives_then_negatives_of_distinct_classe
 def test_triplet_batches_need_enough_classes() -> None:
     with pytest.raises(ConfigError, match="triplets_per_batch"):
         TripletBatchSampler([c for c in range(10) for _ in range(2)], 6)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["sampler.kind=triplets"], ["loss.triplets=official"], ["sampler.kind=triplets", "loss.triplets=official", "loss.name=npair"]],
+)
+def test_triplet_batches_and_official_triples_go_together(overrides: list[str]) -> None:
+    config = load_config("digits-triplet", overrides)
+    with pytest.raises(ConfigError, match="go together"):
+        build_sampler([c for c in range(10) for _ in range(2)], config)
 
 
 def test_official_triples_pair_by_index_and_refuse_other_batches() -> None:
