@@ -1,6 +1,6 @@
 """``daml.layout``: one key that sets every piece in which our DAML and the authors' Chainer code differ.
 
-A layout is a table of dotted keys and values. `apply_daml_layout` writes each into the merged preset +
+A layout is a table of dotted keys and values. Config loading writes each into the merged preset +
 ``--set`` data *only where that key is not set explicitly*, so every piece stays switchable on its own:
 ``--set daml.layout=official --set daml.half_hinge=false`` is the official layout without the ½ factors.
 Batch sampling (``sampler.kind``, ``loss.triplets``) is not part of a layout: it is a preset's own choice,
@@ -65,22 +65,11 @@ def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, node
 
 
-def apply_daml_layout(data: dict[str, Any]) -> dict[str, Any]:
-    """Fill the keys of ``data['daml']['layout']``'s table that `data` leaves unset (in place; returns `data`)."""
+def unset_layout_keys(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(dotted key, value) of ``data['daml']['layout']``'s table for every key `data` leaves unset."""
     found, name = _lookup(data, "daml.layout")
     if not found:
-        return data
+        return []
     if name not in LAYOUTS:
         raise ConfigError(f"unknown daml.layout '{name}'", f"use one of {', '.join(LAYOUTS)}")
-    for dotted, value in LAYOUTS[name].items():
-        if _lookup(data, dotted)[0]:
-            continue
-        *parents, leaf = dotted.split(".")
-        node = data
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"'{part}' is not a section")
-            node = child
-        node[leaf] = value
-    return data
+    return [(dotted, value) for dotted, value in LAYOUTS[name].items() if not _lookup(data, dotted)[0]]

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from daml_cli.config.daml_layout import apply_daml_layout
+from daml_cli.config.daml_layout import unset_layout_keys
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
@@ -106,7 +106,9 @@ def load_config(
         apply_override(data, *parse_override(text))
     for key, value in (extra or {}).items():
         apply_override(data, key, value)
-    return build(RunConfig, apply_daml_layout(data))
+    for key, value in unset_layout_keys(data):
+        apply_override(data, key, value)
+    return build(RunConfig, data)
 
 
 def dump_config(config: RunConfig, preset: str | None = None) -> str:

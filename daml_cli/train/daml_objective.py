@@ -4,9 +4,12 @@ Schedule (``daml.*``): ``pretrain_iters`` steps of the plain base loss, then ``g
 train only the generator on J_gen, then the joint phase. In the joint phase every real negative the base
 loss uses becomes ``x̃ = G([x⁻; x; x⁺])`` (features), and
 
-    J_gen = J_hard + λ1·J_reg + λ2·J_adv        J = J_gen + λ·J_m (+ real base loss if keep_real_loss)
+    J_gen = J_hard + λ1·J_reg + λ2·h·J_adv        J = J_gen + λ·h·J_m (+ real base loss if keep_real_loss)
 
-with J_m the base loss evaluated on the embeddings of the synthetic negatives. ``update: joint`` runs one
+with J_m the base loss evaluated on the embeddings of the synthetic negatives and h = ½ with
+``half_hinge`` (the authors' code), else 1. Pre-training minimises the base loss on the embeddings, or with
+``pretrain_on: features`` on the features with the metric untouched (the authors' code). A step whose
+synthetics collapsed onto their anchors goes to train/collapse.py's guard (``on_collapse``). ``update: joint`` runs one
 backward of J into every parameter (the paper's objective); ``alternating`` gives the generator only the
 gradient of J_gen and the metric (trunk + embedder) only that of J_m, with synthetics detached. Both
 gradients come from the same forward pass and both optimisers then step (a simultaneous, not sequential,

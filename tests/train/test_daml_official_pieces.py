@@ -4,6 +4,9 @@ joint phase slowing the neck with the trunk."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -17,7 +20,8 @@ from daml_cli.losses.triplet import official_triplets
 from daml_cli.models.embedding import EmbeddingModel, L2Normalize
 from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.daml_objective import DamlObjective
-from daml_cli.train.loop import build_sampler
+from daml_cli.train.loop import build_sampler, train
+from tests.conftest import tiny_config
 
 
 def test_triplet_batches_are_anchors_positives_then_negatives_of_distinct_classes() -> None:
@@ -112,3 +116,15 @@ def test_joint_phase_slows_trunk_and_neck_but_not_the_metric() -> None:
     objective.train_step(torch.randn(9, 5), LABELS, 0)
     rates = {group["name"]: group["lr"] for group in objective.metric_optimizer.param_groups}
     assert rates == {"trunk": pytest.approx(1e-6), "neck": pytest.approx(1e-5), "embedder": pytest.approx(1e-2)}
+
+
+def test_official_layout_trains_end_to_end_on_triplet_batches(digits_root: Path, tmp_path: Path) -> None:
+    overrides = ["daml.enabled=true", "daml.layout=official", "daml.pretrain_iters=2", "sampler.kind=triplets",
+                 "sampler.triplets_per_batch=1", "loss.triplets=official", "train.eval_every=0", "train.log_every=1"]
+    result = train(tiny_config(digits_root, *overrides), tmp_path / "run")
+    assert result.steps == 6
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    stages = [r["stage"] for r in records if r["phase"] == "train"]
+    assert stages == ["pretrain", "pretrain", "joint", "joint", "joint", "joint"]
+    saved = load_config(str(tmp_path / "run" / "config.yaml"))
+    assert saved.daml.half_hinge and saved.model.layout == "official" and saved.daml.input_order == "apn"
