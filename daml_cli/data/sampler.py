@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from daml_cli.config.schema import RunConfig
 from daml_cli.errors import ConfigError
 
 
@@ -106,3 +107,16 @@ class TripletBatchSampler(PKBatchSampler):
             else:
                 negatives.append(members[picks[0]])
         return anchors + positives + negatives
+
+
+def build_sampler(labels: list[int], config: RunConfig) -> PKBatchSampler:
+    """P×K batches, or the authors' [anchors; positives; negatives] batches (`sampler.kind`)."""
+    official = config.loss.name == "triplet" and config.loss.triplets == "official"
+    if official != (config.sampler.kind == "triplets"):
+        raise ConfigError(
+            "sampler.kind=triplets and loss.triplets=official go together (the triplet loss only)",
+            f"got sampler.kind={config.sampler.kind}, loss.name={config.loss.name}, loss.triplets={config.loss.triplets}",
+        )
+    if config.sampler.kind == "triplets":
+        return TripletBatchSampler(labels, config.sampler.triplets_per_batch, config.seed)
+    return PKBatchSampler(labels, config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed)

@@ -23,7 +23,7 @@ from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
 from daml_cli.data.preparers.resize import read_resized_info
-from daml_cli.data.sampler import PKBatchSampler, TripletBatchSampler
+from daml_cli.data.sampler import PKBatchSampler, build_sampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
 from daml_cli.errors import ConfigError, DamlError, TrainingInterrupted
@@ -71,19 +71,6 @@ def training_image_root(dataset: Path, config: RunConfig) -> Path:
     return dataset
 
 
-def build_sampler(labels: list[int], config: RunConfig) -> PKBatchSampler:
-    """P×K batches, or the authors' [anchors; positives; negatives] batches (`sampler.kind`)."""
-    official = config.loss.name == "triplet" and config.loss.triplets == "official"
-    if official != (config.sampler.kind == "triplets"):
-        raise ConfigError(
-            "sampler.kind=triplets and loss.triplets=official go together (the triplet loss only)",
-            f"got sampler.kind={config.sampler.kind}, loss.name={config.loss.name}, loss.triplets={config.loss.triplets}",
-        )
-    if config.sampler.kind == "triplets":
-        return TripletBatchSampler(labels, config.sampler.triplets_per_batch, config.seed)
-    return PKBatchSampler(labels, config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed)
-
-
 class RankShare(torch.utils.data.Sampler):
     """This process's share of every global batch the P×K sampler draws (all of it on one process)."""
 
@@ -106,7 +93,11 @@ class Trainer:
         self.dist: Distributed = from_environment(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        if config.sampler.kind == "triplets":  # [anchors; positives; negatives] survives the gather if shares are equal
+            if (3 * config.sampler.triplets_per_batch) % self.dist.world_size:
+                raise ConfigError(f"3 × sampler.triplets_per_batch must be divisible by the {self.dist.world_size} processes")
+        else:
+            check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)

@@ -13,14 +13,14 @@ from torch import nn
 
 from daml_cli.config.loading import load_config
 from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfig
-from daml_cli.data.sampler import TripletBatchSampler
+from daml_cli.data.sampler import TripletBatchSampler, build_sampler
 from daml_cli.errors import ConfigError
 from daml_cli.losses.registry import build_loss
 from daml_cli.losses.triplet import official_triplets
 from daml_cli.models.embedding import EmbeddingModel, L2Normalize
 from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.daml_objective import DamlObjective
-from daml_cli.train.loop import build_sampler, train
+from daml_cli.train.loop import train
 from tests.conftest import tiny_config
 
 
