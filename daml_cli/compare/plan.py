@@ -71,7 +71,9 @@ def parse_contenders(presets: list[str], set_for: list[str]) -> list[Contender]:
     for text in set_for:
         head, _, _ = text.partition("=")
         if ":" not in head:
-            raise ConfigError(f"--set-for '{text}' is not of the form NAME:key=value", "e.g. --set-for digits-triplet-daml:daml.lambda_adv=10")
+            raise ConfigError(
+                f"--set-for '{text}' is not of the form NAME:key=value", "e.g. --set-for digits-triplet-daml:daml.lambda_adv=10"
+            )
         name, override = text.split(":", 1)
         if name not in extra:
             raise ConfigError(f"--set-for '{text}' names '{name}', which is not compared", f"compared: {', '.join(extra)}")

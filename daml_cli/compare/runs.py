@@ -46,7 +46,9 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def check_same_config(saved: dict[str, Any], spec: RunSpec, source: Path) -> None:
+def check_same_config(
+    saved: dict[str, Any], spec: RunSpec, source: Path, hint: str = "delete that run folder to redo it"
+) -> None:
     """Refuse a stored run whose configuration differs from the requested one, naming the first key."""
     try:
         normalized = to_dict(build(RunConfig, saved))
@@ -57,7 +59,7 @@ def check_same_config(saved: dict[str, Any], spec: RunSpec, source: Path) -> Non
         if key not in IGNORED_KEYS and old.get(key) != new.get(key):
             raise ConfigError(
                 f"{source} was run with {key}={old.get(key)!r}, but this comparison asks for {key}={new.get(key)!r}",
-                "choose another --out, or delete that run to redo it",
+                f"choose another --out, or {hint}",
             )
 
 
@@ -73,7 +75,8 @@ def stored_result(spec: RunSpec, previous: dict[str, Any] | None) -> dict[str, A
         if record.get("steps") == spec.config.train.iterations:
             return {**record, "status": "reused"}
     if previous is not None:
-        check_same_config(previous.get("config", {}), spec, spec.run_dir.parents[2] / "report.json")
+        report = spec.run_dir.parents[2] / "report.json"
+        check_same_config(previous.get("config", {}), spec, report, f"move {report} away to redo its runs")
         return {**previous, "status": "reused"}
     return None
 

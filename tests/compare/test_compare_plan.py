@@ -67,3 +67,15 @@ def test_validation_curve_keeps_the_later_record_of_a_step(tmp_path: Path) -> No
         '{"step": 6, "phase": "val", "recall@1": 0.7, "best": true}\n'  # the resumed run's record of step 6
     )
     assert validation_curve(log, "recall@1") == ([[3, 0.5], [6, 0.7]], 6)
+
+
+def test_digits_daml_preset_is_the_baseline_plus_daml() -> None:
+    from daml_cli.compare.runs import flatten
+    from daml_cli.config.loading import load_config
+    from daml_cli.config.validate import to_dict
+
+    base, daml = (flatten(to_dict(load_config(name))) for name in ("digits-triplet", "digits-triplet-daml"))
+    differing = {key for key in base if base[key] != daml[key]}
+    assert differing and all(key.startswith("daml.") or key == "optim.lr_generator" for key in differing)
+    config = load_config("digits-triplet-daml", ["train.iterations=20"])
+    assert config.daml.enabled and config.daml.pretrain_iters + config.daml.gen_warmup_iters < 20  # joint steps in 20
