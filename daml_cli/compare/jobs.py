@@ -94,6 +94,8 @@ def _init_worker(threads: int, events: Any) -> None:
 def _work(spec: RunSpec) -> tuple[str, Any]:
     try:
         return "ok", train_and_test(spec, EventReporter(label(spec), _QUEUE.put))
+    except (TrainingInterrupted, KeyboardInterrupt):  # Ctrl-C reaches every process of the group
+        return "interrupted", label(spec)
     except BaseException as error:  # noqa: BLE001 - reported by the parent as one line
         return "error", failure_text(spec, error)
 
@@ -106,6 +108,7 @@ def _run_in_processes(
     context = multiprocessing.get_context("spawn")
     threads = max(1, available_cores() // jobs)
     failures: list[str] = []
+    interrupted: list[str] = []
     with context.Manager() as manager:
         events = manager.Queue()
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads, events)) as pool:
@@ -124,6 +127,8 @@ def _run_in_processes(
                             status, value = "error", failure_text(spec, error)
                         if status == "ok":
                             on_done(spec, value)
+                        elif status == "interrupted":
+                            interrupted.append(value)
                         else:
                             failures.append(value)
                             for other in pending:
@@ -135,6 +140,11 @@ def _run_in_processes(
                 raise TrainingInterrupted(
                     "interrupted: the runs going saved their last checkpoint", "run the same `daml compare` command again to resume"
                 ) from None
+    if interrupted and not failures:
+        raise TrainingInterrupted(
+            f"interrupted: {', '.join(interrupted)} stopped and saved their last checkpoint",
+            "run the same `daml compare` command again to resume",
+        )
     if failures:
         more = f" (and {len(failures) - 1} more failed run(s))" if len(failures) > 1 else ""
         raise RunFailed(f"run {failures[0]}{more}")
