@@ -56,7 +56,7 @@ def compare(
         outcome = run_compare(request, display, on_plan=display.plan)
     finally:
         display.close()
-    console.print(f"{outcome.trained} run(s) trained, {outcome.reused} reused")
+    console.print("runs: " + ", ".join(f"{count} {status}" for status, count in outcome.counts.items()))
     for note in outcome.notes:
         console.print(f"note: {note}")
     for path in outcome.files:

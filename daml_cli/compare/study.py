@@ -31,8 +31,7 @@ class CompareRequest:
 @dataclass
 class CompareOutcome:
     report: dict[str, Any]
-    trained: int
-    reused: int
+    counts: dict[str, int]  # runs per status: trained, resumed, reused
     files: list[Path]
     notes: list[str]
 
@@ -90,4 +89,5 @@ def compare(request: CompareRequest, sink: Sink, on_plan: Any = None) -> Compare
         files.append(request.out / "curves.png")
     else:
         notes.append(f"curves.png not drawn: matplotlib is missing ({PLOT_HINT})")
-    return CompareOutcome(report, len(to_train), len(records) - len(to_train), files, notes)
+    counts = {status: sum(run["status"] == status for run in report["runs"]) for status in ("trained", "resumed", "reused")}
+    return CompareOutcome(report, counts, files, notes)

@@ -98,7 +98,7 @@ def test_second_invocation_trains_nothing(cli, comparison: Path, digits_root: Pa
     before = mtimes(comparison / "runs")
     code, out, err = cli(*compare_args(digits_root, comparison))
     assert code == 0, err
-    assert "0 run(s) trained, 4 reused" in err
+    assert "runs: 0 trained, 0 resumed, 4 reused" in err
     assert mtimes(comparison / "runs") == before
     first = json.loads((comparison / "report.json").read_text())
     assert {r["status"] for r in first["runs"]} == {"reused"}
@@ -108,7 +108,7 @@ def test_second_invocation_trains_nothing(cli, comparison: Path, digits_root: Pa
     shutil.copy(comparison / "report.json", bare / "report.json")
     code, out, err = cli(*compare_args(digits_root, bare))
     assert code == 0, err
-    assert "0 run(s) trained, 4 reused" in err and not (bare / "runs").exists()
+    assert "runs: 0 trained, 0 resumed, 4 reused" in err and not (bare / "runs").exists()
     again = json.loads((bare / "report.json").read_text())
     assert again["paired"] == first["paired"] and again["summary"] == first["summary"]
 
@@ -147,7 +147,7 @@ def test_interrupted_run_resumes(cli, comparison: Path, digits_root: Path, tmp_p
     code, _, err = cli(*args)
     assert code == 0, err
     record = json.loads((out / "report.json").read_text())["runs"][0]
-    assert record["status"] == "resumed" and record["resumed_from_step"] == 4
+    assert record["status"] == "resumed" and record["resumed_from_step"] == 4 and "runs: 0 trained, 1 resumed, 0 reused" in err
     uninterrupted = json.loads((comparison / "report.json").read_text())["runs"][1]
     assert (uninterrupted["name"], uninterrupted["seed"]) == ("digits-triplet", 1)
     assert record["test"] == pytest.approx(uninterrupted["test"])  # resuming changed nothing
