@@ -41,8 +41,11 @@ class EventReporter:
     def start(self, total_steps: int, first_step: int) -> None:
         self.sink(("start", self.name, total_steps, first_step))
 
-    def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
-        self.sink(("step", self.name, step, f"loss={terms.get('loss', float('nan')):.4g} {images_per_second:.0f} img/s"))
+    def step(
+        self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0, stage: str = ""
+    ) -> None:
+        shown = f"{stage} " if stage else ""
+        self.sink(("step", self.name, step, f"{shown}loss={terms.get('loss', float('nan')):.4g} {images_per_second:.0f} img/s"))
 
     def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None:
         shown = " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k in ("recall@1", "map@r"))
