@@ -22,6 +22,7 @@ class DataConfig:
     hflip: bool = True  # horizontal flip in training augmentation (off for characters and digits)
     val_classes: float = 0.2  # fraction of training classes held out as the validation split (0 = none)
     workers: int = 0  # DataLoader worker processes
+    cache_mb: int = 1024  # keep decoded training images in memory up to this many MiB per process (0 = off)
 
 
 @dataclass

@@ -107,7 +107,12 @@ class Trainer:
         self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
-        self.dataset = ManifestDataset(self.train_rows, training_image_root(self.manifest.root, config), train_transform(config.data))
+        self.dataset = ManifestDataset(
+            self.train_rows,
+            training_image_root(self.manifest.root, config),
+            train_transform(config.data),
+            cache_bytes=config.data.cache_mb * 2**20,
+        )
         self.sampler = build_sampler(self.dataset.labels.tolist(), config)
         self.step = 0
         self.best_value: float | None = None
