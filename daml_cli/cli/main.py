@@ -6,12 +6,12 @@ import sys
 
 import typer
 
-from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize
+from daml_cli.cli import compare, demo, embed, evaluate, export, index, prepare, retrieve, train, visualize
 from daml_cli.cli.app import app
 from daml_cli.errors import DamlError
 
 # The order here is the order `daml --help` lists the commands in. No command module imports torch at import time.
-for _command in (demo.demo, embed.embed, evaluate.evaluate, export.export):
+for _command in (compare.compare, demo.demo, embed.embed, evaluate.evaluate, export.export):
     app.command()(_command)
 app.add_typer(index.index_app, name="index")
 for _command in (prepare.prepare, retrieve.retrieve, train.train, visualize.visualize):

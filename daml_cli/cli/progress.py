@@ -50,9 +50,11 @@ class RichTrainReporter:
         self.progress.start()
         self.task = self.progress.add_task("train", total=total_steps, completed=first_step, status="")
 
-    def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
+    def step(
+        self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0, stage: str = ""
+    ) -> None:
         status = f"{format_terms(terms)} {images_per_second:.0f} img/s, data wait {data_wait:.0%}"
-        self.progress.update(self.task, completed=step, status=status)
+        self.progress.update(self.task, completed=step, status=status, description=stage or "train")
 
     def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None:
         marker = " (best)" if is_best else ""

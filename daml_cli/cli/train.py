@@ -23,6 +23,9 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    init: Optional[Path] = typer.Option(
+        None, "--init", help="Start from the trunk and embedder of this checkpoint or run folder (any preset)."
+    ),
 ) -> None:
     """Train an embedding model; writes config.yaml, checkpoints/{last,best}.pt and metrics.jsonl."""
     from daml_cli.cli.progress import RichTrainReporter, console, format_terms
@@ -45,6 +48,11 @@ def train(
         extra["seed"] = seed
     if device is not None:
         extra["device"] = device
+    if init is not None:
+        if resume:
+            raise ConfigError("--init starts a new run; --resume continues one", "drop one of them")
+        extra["train.init"] = str(init)
+        extra["train.init_sha256"] = ""  # hashed afresh: this is a new choice of weights
     config = load_config(source, overrides, extra)
     run_dir = out or default_run_dir(source)
     result = run_training(config, run_dir, resume=resume, preset=source, reporter=RichTrainReporter())

@@ -10,8 +10,11 @@ from typing import Any, Protocol
 class TrainReporter(Protocol):
     def start(self, total_steps: int, first_step: int) -> None: ...
 
-    def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
-        """`data_wait`: the share of step time spent waiting for the input pipeline."""
+    def step(
+        self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0, stage: str = ""
+    ) -> None:
+        """`data_wait`: the share of step time spent waiting for the input pipeline; `stage`: the training
+        phase (DAML: pretrain, gen_warmup, joint; "" for a single-phase run)."""
 
     def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None: ...
 
@@ -25,7 +28,9 @@ class SilentReporter:
 
     def start(self, total_steps: int, first_step: int) -> None: ...
 
-    def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None: ...
+    def step(
+        self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0, stage: str = ""
+    ) -> None: ...
 
     def evaluation(self, step: int, metrics: dict[str, float], is_best: bool) -> None: ...
 
