@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
@@ -40,6 +41,11 @@ def _register() -> None:
     from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
 
 
+def is_secondary_process() -> bool:
+    """True on the ranks other than 0 of a `torchrun` launch: they stay quiet so an error prints once."""
+    return os.environ.get("RANK", "0") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, printing DamlError as ``error: ...`` with a non-zero exit.
 
@@ -49,8 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="daml")
     except DamlError as error:
-        typer.echo(f"error: {error.one_line()}", err=True)
+        if not is_secondary_process():
+            typer.echo(f"error: {error.one_line()}", err=True)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
+        if not is_secondary_process():
+            typer.echo("error: interrupted", err=True)
         sys.exit(130)

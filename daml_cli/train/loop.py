@@ -33,7 +33,7 @@ from daml_cli.models.embedding import EmbeddingModel, build_model
 from daml_cli.train.checkpoint import load_checkpoint, save_checkpoint
 from daml_cli.train.context import StepContext
 from daml_cli.train.device import resolve_device
-from daml_cli.train.distributed import Distributed, check_divisible, from_environment
+from daml_cli.train.distributed import Distributed, check_batch_covers_ranks, from_environment
 from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
@@ -91,7 +91,6 @@ class Trainer:
         self.dist: Distributed = from_environment(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
@@ -105,6 +104,7 @@ class Trainer:
         self.sampler = PKBatchSampler(
             self.dataset.labels.tolist(), config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed
         )
+        check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
@@ -253,7 +253,7 @@ class Trainer:
                 labels = labels.to(self.device, non_blocking=True)
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
-                window_images += len(labels) * self.dist.world_size
+                window_images += self.sampler.batch_size  # the global batch, however it is shared
                 values = {name: float(value) for name, value in terms.items()}
                 self._check_finite(values)
                 elapsed = time.perf_counter() - window_start
