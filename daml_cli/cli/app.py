@@ -52,8 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     Usage errors are reported by Typer itself (standalone mode); engine errors arrive here as DamlError.
     """
     _register()
+    from daml_cli.cli.metavars import apply_metavars
+
+    command = typer.main.get_command(app)
+    apply_metavars(command)
     try:
-        app(args=argv, prog_name="daml")
+        command.main(args=argv, prog_name="daml")
     except DamlError as error:
         if not is_secondary_process():
             typer.echo(f"error: {error.one_line()}", err=True)

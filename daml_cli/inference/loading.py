@@ -24,6 +24,7 @@ class LoadedModel:
     checkpoint: Path
     sha256: str
     device: torch.device
+    step: int | None = None  # the training step the checkpoint was written at
 
 
 def load_model(run_or_checkpoint: Path | str, device: str = "auto") -> LoadedModel:
@@ -41,4 +42,5 @@ def load_model(run_or_checkpoint: Path | str, device: str = "auto") -> LoadedMod
         raise CheckpointError(f"checkpoint {path} does not fit its own model configuration: {str(error).splitlines()[0]}") from None
     target = resolve_device(device)
     model.to(target).eval()
-    return LoadedModel(model, config, dict(payload["preprocessing"]), path.resolve(), file_sha256(path), target)
+    return LoadedModel(model, config, dict(payload["preprocessing"]), path.resolve(), file_sha256(path), target,
+                       payload.get("step") if isinstance(payload.get("step"), int) else None)
