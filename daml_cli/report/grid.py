@@ -23,7 +23,7 @@ LINE = FONT_SIZE + 3
 TEXT_HEIGHT = 2 * LINE + 4  # two caption lines: "#rank  score" and the class
 HEADER = LINE + 8
 GAP = 12  # extra space between the query column and the hits
-LEGEND = "blue: query   green ✓: same class as the query   red ✗: another class   grey: class unknown"
+LEGEND = "blue: query    green: same class as the query    red: another class    grey: class unknown"
 COLOURS = {"query": (47, 111, 208), True: (42, 157, 58), False: (208, 52, 44), None: (170, 170, 170)}
 
 
@@ -39,7 +39,7 @@ def write_retrieval_grid(
     canvas = Image.new("RGB", (columns * cell_w + GAP, HEADER + len(queries) * cell_h), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=FONT_SIZE)
-    draw.text((BORDER, 4), LEGEND.replace("✓", "").replace("✗", ""), fill=(90, 90, 90), font=font)
+    draw.text((BORDER, 4), LEGEND, fill=(90, 90, 90), font=font)
     cache: dict[Path, Image.Image] = {}
 
     def thumb(path: str) -> Image.Image:

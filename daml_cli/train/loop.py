@@ -185,6 +185,8 @@ class Trainer:
         save_checkpoint(self.run_dir.last, payload)
         if is_best or not self.val_rows:
             save_checkpoint(self.run_dir.best, payload)
+        method = ("DAML + " if self.config.daml.enabled else "") + self.config.loss.name
+        log.write_curves(f"{self.run_dir.root.name}: {method} on {self.config.data.dataset}, step {self.step}")
 
     # -- the loop ----------------------------------------------------------------------------------
     def _request_stop(self, signum: int, frame: object) -> None:
@@ -274,6 +276,7 @@ class Trainer:
                 self._stop_if_signalled()
         finally:
             self.reporter.finish()
+            log.close()
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
