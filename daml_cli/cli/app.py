@@ -54,10 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     from daml_cli.cli.metavars import apply_metavars
 
+    from daml_cli.cli.aliases import rewrite_old_spellings
+
     command = typer.main.get_command(app)
     apply_metavars(command)
     try:
-        command.main(args=argv, prog_name="daml")
+        command.main(args=rewrite_old_spellings(sys.argv[1:] if argv is None else argv), prog_name="daml")
     except DamlError as error:
         if not is_secondary_process():
             typer.echo(f"error: {error.one_line()}", err=True)

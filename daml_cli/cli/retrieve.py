@@ -20,8 +20,8 @@ def retrieve(
     top_k: int = typer.Option(10, "--top-k", "-k", min=1, metavar="K", help="Results per query."),
     old_k: Optional[int] = typer.Option(None, "--k", min=1, hidden=True, help="Old spelling of --top-k."),
     json_out: Optional[str] = typer.Option(
-        None, "--json", metavar="PATH", flag_value="-", is_flag=False,
-        help="Write the results as JSON to PATH; `--json -` (or a bare --json) prints them.",
+        None, "--json", metavar="PATH",
+        help="Write the results as JSON to PATH; `--json -` prints them (a bare --json at the end still does).",
     ),
     html: Optional[Path] = typer.Option(None, "--html", metavar="PATH", help="Write an HTML page with thumbnails."),
     grid: Optional[Path] = typer.Option(None, "--grid", metavar="PATH", help="Write one PNG image grid."),

@@ -88,7 +88,7 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
     if not query.results:
         parts.append("<p>no results</p>")
     if query.excluded:
-        parts.append(f'<p class="note">the query itself is in the gallery ({escape(", ".join(query.excluded))}); '
+        parts.append(f'<p class="note">the query itself is in the gallery ({escape(", ".join(Path(p).name for p in query.excluded))}); '
                      "it is left out of its own results</p>")
     parts.append("</section>")
     return "\n".join(parts)
