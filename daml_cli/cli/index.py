@@ -58,12 +58,14 @@ def add(
     embeddings: Path = typer.Argument(..., metavar="EMB.npz", help="EMB.npz with the vectors to append."),
 ) -> None:
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
+    from daml_cli.index.build import class_names_of
     from daml_cli.index.embeddings_file import read_embeddings
     from daml_cli.index.store import add_to_index
 
     emb = read_embeddings(embeddings)
     metadata = add_to_index(
-        index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root
+        index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root,
+        class_names=class_names_of(emb),
     )
     typer.echo(f"added {emb.count} vectors to {index_path} ({_describe(metadata)})")
 

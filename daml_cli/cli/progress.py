@@ -30,7 +30,7 @@ class ElapsedEtaColumn(ProgressColumn):
     """``0:01:05 elapsed, ETA 0:03:10``: the two times a user looks for, labelled, in one fixed-width cell."""
 
     def render(self, task: Task) -> Text:
-        remaining = None if task.finished else task.time_remaining
+        remaining = 0.0 if task.finished else task.time_remaining
         return Text(f"{_clock(task.elapsed)} elapsed, ETA {_clock(remaining)}", style="progress.elapsed", no_wrap=True)
 
 
