@@ -41,6 +41,9 @@ def _register() -> None:
     from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
 
 
+SECONDARY_EXIT_DELAY_S = 2.0
+
+
 def is_secondary_process() -> bool:
     """True on the ranks other than 0 of a `torchrun` launch: they stay quiet so an error prints once."""
     return os.environ.get("RANK", "0") not in ("", "0")
@@ -61,7 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         command.main(args=rewrite_old_spellings(sys.argv[1:] if argv is None else argv), prog_name="daml")
     except DamlError as error:
-        if not is_secondary_process():
+        if is_secondary_process():
+            # torchrun stops every process once one exits: give rank 0 time to print the one message first
+            import time
+
+            time.sleep(SECONDARY_EXIT_DELAY_S)
+        else:
             typer.echo(f"error: {error.one_line()}", err=True)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
