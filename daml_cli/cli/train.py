@@ -16,10 +16,10 @@ def default_run_dir(preset: str) -> Path:
 
 
 def train(
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Preset name from presets/ or a YAML file."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", metavar="NAME|FILE", help="Preset name from presets/ or a YAML file."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/PRESET-TIME)."),
-    overrides: List[str] = typer.Option([], "--set", help="Override a setting: --set train.iterations=40."),
+    overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a setting: --set train.iterations=40."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),

@@ -25,7 +25,7 @@ from daml_cli.data.resized import read_resized_info
 from daml_cli.data.sampler import PKBatchSampler, build_sampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
-from daml_cli.errors import ConfigError, DamlError, TrainingInterrupted
+from daml_cli.errors import DamlError, TrainingInterrupted
 from daml_cli.losses.registry import build_loss
 from daml_cli.metrics.evaluate import evaluate_embeddings
 from daml_cli.models.checkpoint import Checkpoint, fit_state, load_checkpoint, save_checkpoint
@@ -33,7 +33,7 @@ from daml_cli.models.device import resolve_device
 from daml_cli.models.embedder import embed_paths
 from daml_cli.models.embedding import EmbeddingModel, build_model
 from daml_cli.train.context import StepContext
-from daml_cli.train.distributed import Distributed, check_divisible, from_environment
+from daml_cli.train.distributed import Distributed, check_batch_covers_ranks, from_environment
 from daml_cli.train.init_weights import init_from_checkpoint
 from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
@@ -93,11 +93,8 @@ class Trainer:
         self.dist: Distributed = from_environment(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        if config.sampler.kind == "triplets":  # [anchors; positives; negatives] survives the gather if shares are equal
-            if (3 * config.sampler.triplets_per_batch) % self.dist.world_size:
-                raise ConfigError(f"3 × sampler.triplets_per_batch must be divisible by the {self.dist.world_size} processes")
-        else:
-            check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        # Any process count works: each rank takes a contiguous share and the gather restores the batch order,
+        # so the triplet sampler's [anchors; positives; negatives] layout survives uneven shares too.
         check_schedule(config.optim.scheduler, config.optim.warmup_steps, config.train.iterations)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
@@ -115,6 +112,7 @@ class Trainer:
             cache_bytes=config.data.cache_mb * 2**20,
         )
         self.sampler = build_sampler(self.dataset.labels.tolist(), config)
+        check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
@@ -199,6 +197,8 @@ class Trainer:
         save_checkpoint(self.run_dir.last, checkpoint)
         if is_best or not self.val_rows:
             save_checkpoint(self.run_dir.best, checkpoint)
+        method = ("DAML + " if self.config.daml.enabled else "") + self.config.loss.name
+        log.write_curves(f"{self.run_dir.root.name}: {method} on {self.config.data.dataset}, step {self.step}")
 
     # -- the loop ----------------------------------------------------------------------------------
     def _request_stop(self, signum: int, frame: object) -> None:
@@ -273,7 +273,7 @@ class Trainer:
                 stage = self.objective.stage(self.step)
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
-                window_images += len(labels) * self.dist.world_size
+                window_images += self.sampler.batch_size  # the global batch, however it is shared
                 values = {name: float(value) for name, value in terms.items()}
                 self._check_finite(values)
                 elapsed = time.perf_counter() - window_start
@@ -295,6 +295,7 @@ class Trainer:
                 self._stop_if_signalled()
         finally:
             self.reporter.finish()
+            log.close()
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
