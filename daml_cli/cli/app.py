@@ -37,7 +37,7 @@ def root(
 
 def _register() -> None:
     # Each module adds its commands to `app`; none imports torch at import time.
-    from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
+    from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, serve, train, visualize  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from daml_cli.errors import DataError, IndexFileError
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import load_index, search
 from daml_cli.inference.embedder import embed_paths
-from daml_cli.inference.loading import load_model
+from daml_cli.inference.loading import LoadedModel, load_model
 from daml_cli.report.results import QueryResult, query_results_from_search
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -49,6 +50,18 @@ def gallery_path(metadata: IndexMetadata, path: str) -> str:
     return str(Path(metadata.root) / path) if metadata.root else path
 
 
+def open_gallery(index_path: Path | str, device: str = "auto") -> tuple[LoadedModel, Any, IndexMetadata]:
+    """The model an index's metadata names, and the index itself, checked against that model."""
+    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
+    if metadata is None:
+        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
+    if not metadata.checkpoint:
+        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
+    loaded = load_model(metadata.checkpoint, device)
+    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    return loaded, index, metadata
+
+
 @dataclass
 class RetrievalRun:
     results: list[QueryResult]
@@ -64,13 +77,7 @@ def retrieve(
     `query_labels` (one per expanded query, when known) lets reports mark results correct or not.
     """
     paths = expand_queries(queries)
-    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
-    if metadata is None:
-        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
-    if not metadata.checkpoint:
-        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
-    loaded = load_model(metadata.checkpoint, device)
-    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    loaded, index, metadata = open_gallery(index_path, device)
     embeddings = embed_paths(loaded.model, paths, metadata.preprocessing or loaded.preprocessing, loaded.device)
     distances, ids = search(index, embeddings, k)
     scores = similarity_scores(distances, loaded.model.normalize)
