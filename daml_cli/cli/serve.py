@@ -20,6 +20,7 @@ def serve(
     max_batch: int = typer.Option(32, "--max-batch", min=1, help="Most images embedded in one forward pass."),
     batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0.0, help="How long a query waits for others to share its pass."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads of a forward pass (0: torch's default; 1 on a busy machine)."),
 ) -> None:
     """Answer POST /search?k=K (image bytes or a multipart form) with JSON like `retrieve --json`, and serve a page at /."""
     from daml_cli.serve.server import bind, require_asgi_stack
@@ -31,7 +32,7 @@ def serve(
     from daml_cli.serve.server import run
 
     try:
-        engine = SearchEngine.open(index, device)
+        engine = SearchEngine.open(index, device, threads)
     except BaseException:
         sock.close()
         raise

@@ -37,8 +37,14 @@ class SearchEngine:
         self.gallery = [gallery_path(metadata, path) for path in metadata.paths]
 
     @classmethod
-    def open(cls, index_path: Path | str, device: str = "auto") -> SearchEngine:
-        """Load the model the index names and the index (DamlError when either is missing or mismatched)."""
+    def open(cls, index_path: Path | str, device: str = "auto", threads: int = 0) -> SearchEngine:
+        """Load the model the index names and the index (DamlError when either is missing or mismatched).
+
+        `threads` > 0 caps torch's CPU threads: on a machine shared with other work, one thread per pass
+        avoids the spinning of an oversubscribed thread pool (see docs/results/performance.md).
+        """
+        if threads > 0:
+            torch.set_num_threads(threads)
         return cls(*open_gallery(index_path, device))
 
     @property
