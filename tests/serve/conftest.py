@@ -7,6 +7,7 @@ import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ def start_server(index: Path, *options: str) -> tuple[subprocess.Popen[str], str
     """`daml serve --port 0` in a subprocess; returns it and its base URL once /health answers."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "daml_cli", "serve", "--index", str(index), "--port", "0", "--device", "cpu", *options]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tempfile.TemporaryFile(mode="w+")  # stderr to a file: a pipe nobody reads could fill up and stall the server
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
@@ -55,7 +57,9 @@ def start_server(index: Path, *options: str) -> tuple[subprocess.Popen[str], str
     selector.close()
     if "http://" not in line:
         process.kill()
-        raise AssertionError(f"daml serve did not start: {line!r} {process.stderr.read()[-2000:]}")
+        process.wait(timeout=20)
+        log.seek(0)
+        raise AssertionError(f"daml serve did not start: {line!r} {log.read()[-2000:]}")
     url = line[line.index("http://"):].split()[0]
     assert url.startswith("http://127.0.0.1:"), url
     while time.monotonic() < deadline:
