@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from daml_cli.cli import compare, demo, embed, evaluate, export, index, prepare, retrieve, train, visualize
+from daml_cli.cli import compare, demo, embed, evaluate, export, index, prepare, retrieve, serve, train, visualize
 from daml_cli.cli.app import app
 from daml_cli.errors import DamlError
 
@@ -15,7 +15,7 @@ from daml_cli.errors import DamlError
 for _command in (compare.compare, demo.demo, embed.embed, evaluate.evaluate, export.export):
     app.command()(_command)
 app.add_typer(index.index_app, name="index")
-for _command in (prepare.prepare, retrieve.retrieve, train.train, visualize.visualize):
+for _command in (prepare.prepare, retrieve.retrieve, serve.serve, train.train, visualize.visualize):
     app.command()(_command)
 
 SECONDARY_EXIT_DELAY_S = 2.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from daml_cli.data.images import is_image_file
 from daml_cli.errors import DataError, IndexFileError
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import load_index, search
-from daml_cli.inference.loading import load_model
+from daml_cli.inference.loading import LoadedModel, load_model
 from daml_cli.inference.query_classes import file_digest, query_classes, same_file
 from daml_cli.models.embedder import embed_paths
 from daml_cli.report.results import QueryResult, RetrievalHit, query_results_from_search
@@ -47,6 +48,18 @@ def similarity_scores(squared_distances: np.ndarray, normalized: bool) -> np.nda
 
 def gallery_path(metadata: IndexMetadata, path: str) -> str:
     return str(Path(metadata.root) / path) if metadata.root else path
+
+
+def open_gallery(index_path: Path | str, device: str = "auto") -> tuple[LoadedModel, Any, IndexMetadata]:
+    """The model an index's metadata names, and the index itself, checked against that model."""
+    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
+    if metadata is None:
+        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
+    if not metadata.checkpoint:
+        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
+    loaded = load_model(metadata.checkpoint, device)
+    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    return loaded, index, metadata
 
 
 SELF_MARGIN = 4  # extra results searched so that leaving the query's own gallery copies out still leaves k
@@ -91,13 +104,7 @@ def retrieve(
     itself a gallery item is left out of its own results (recorded in `QueryResult.excluded`).
     """
     paths = expand_queries(queries)
-    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
-    if metadata is None:
-        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
-    if not metadata.checkpoint:
-        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
-    loaded = load_model(metadata.checkpoint, device)
-    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    loaded, index, metadata = open_gallery(index_path, device)
     embeddings = embed_paths(loaded.model, paths, metadata.preprocessing or loaded.preprocessing, loaded.device)
     wanted = k + SELF_MARGIN if exclude_self else k  # search() caps it at the gallery size
     distances, ids = search(index, embeddings, wanted)
