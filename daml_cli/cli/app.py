@@ -14,7 +14,7 @@ app = typer.Typer(
     name="daml",
     help="Deep Adversarial Metric Learning on images: prepare, train, embed, evaluate, retrieve.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rendering it with rich would double `daml --help`'s start-up time
 )
@@ -37,7 +37,7 @@ def root(
 
 def _register() -> None:
     # Each module adds its commands to `app`; none imports torch at import time.
-    from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
+    from daml_cli.cli import demo, embed, evaluate, export, index, prepare, presets, retrieve, train, visualize  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

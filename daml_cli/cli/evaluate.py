@@ -34,6 +34,10 @@ def evaluate(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the metrics as a flat JSON object."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, "--seed", help="k-means seed."),
+    index: Optional[Path] = typer.Option(
+        None, "--index", help="Gallery index built from these embeddings: compare its neighbours with exact k-NN "
+        "(ann_recall@k) and report Recall@K through it (index_recall@K)."
+    ),
 ) -> None:
     """Evaluate retrieval and clustering quality on a class-disjoint split."""
     from daml_cli.atomic import atomic_write_text
@@ -41,18 +45,18 @@ def evaluate(
     from daml_cli.cli.progress import LazyBar, console, results
     from daml_cli.inference.evaluation import evaluate_source
 
-    if (run is None) == (embeddings is None):
-        raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
     ks = parse_int_list(k, "--k") if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
     with LazyBar("embed") as bar:
         outcome = evaluate_source(
             run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
-            metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total,
+            metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total, index=index,
         )
     results.print(metrics_table(outcome.result.metrics, title=outcome.title))
+    if outcome.index_metrics:
+        results.print(metrics_table(outcome.index_metrics, title=f"{index.name} vs exact search"))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(outcome.result.metrics, indent=2) + "\n")
+        atomic_write_text(json_out, json.dumps(outcome.flat_metrics(), indent=2) + "\n")

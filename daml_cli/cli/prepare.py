@@ -21,7 +21,7 @@ def _complete_name(incomplete: str) -> list[str]:
 def prepare(
     name: str = typer.Argument(..., help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
     root: Path = typer.Argument(..., help="Folder that receives ROOT/NAME."),
-    source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the zips."),
+    source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the two zips (default ROOT/downloads)."),
     train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
     test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
     test_fraction: float = typer.Option(0.5, help="folder --source: share of classes sent to test."),

@@ -19,12 +19,16 @@ def retrieve(
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     html: Optional[Path] = typer.Option(None, "--html", help="Write an HTML page with thumbnails."),
     grid: Optional[Path] = typer.Option(None, "--grid", help="Write one PNG image grid."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (embedding and index search)."),
+    checkpoint: Optional[Path] = typer.Option(
+        None, "--checkpoint", help="Run folder or checkpoint to embed the queries with, when the one the index "
+        "names has moved (its SHA-256 must match the index's)."
+    ),
 ) -> None:
     """Find the gallery images closest to each query (score: higher is closer)."""
     from daml_cli.inference.retrieval import retrieve as run_retrieval
 
-    run = run_retrieval(queries, index, k, device)
+    run = run_retrieval(queries, index, k, device, checkpoint=checkpoint)
     if html is not None:
         from daml_cli.report.html import write_retrieval_html
 
@@ -34,14 +38,9 @@ def retrieve(
 
         write_retrieval_grid(grid, run.results)
     if json_output:
-        payload = [
-            {
-                "query": result.query_path,
-                "results": [{"rank": h.rank, "path": h.path, "label": h.label, "score": round(h.score, 6)} for h in result.results],
-            }
-            for result in run.results
-        ]
-        typer.echo(json.dumps(payload, indent=2))
+        from daml_cli.report.results import results_as_records
+
+        typer.echo(json.dumps(results_as_records(run.results), indent=2))
         return
     from rich.table import Table
 

@@ -56,23 +56,45 @@ class RetrievalRun:
     checkpoint: Path
 
 
-def retrieve(
-    queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto", query_labels: Sequence[int] | None = None
-) -> RetrievalRun:
-    """Top-`k` gallery images for each query, using the model the index metadata names.
+def _model_source(index_path: Path, metadata: IndexMetadata, checkpoint: Path | None) -> Path:
+    """The checkpoint to embed queries with: `checkpoint` when given, else the one the index names."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    if not metadata.checkpoint:
+        raise IndexFileError(
+            f"index {index_path} does not name the model that built it",
+            "pass --checkpoint RUN_OR_PT, or rebuild it with `daml embed ... --index`",
+        )
+    named = Path(metadata.checkpoint)
+    if not named.exists():
+        raise IndexFileError(
+            f"the model index {index_path} was built with, {named}, is not there any more (moved or deleted?)",
+            "pass --checkpoint RUN_OR_PT with its new place; its SHA-256 must match the index's",
+        )
+    return named
 
-    `query_labels` (one per expanded query, when known) lets reports mark results correct or not.
+
+def retrieve(
+    queries: Sequence[Path],
+    index_path: Path,
+    k: int = 10,
+    device: str = "auto",
+    query_labels: Sequence[int] | None = None,
+    checkpoint: Path | None = None,
+) -> RetrievalRun:
+    """Top-`k` gallery images for each query, using the model the index metadata names (or `checkpoint`).
+
+    `query_labels` (one per expanded query, when known) lets reports mark results correct or not. The
+    search runs on the GPU only when `device` allows it.
     """
     paths = expand_queries(queries)
     metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
     if metadata is None:
         raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
-    if not metadata.checkpoint:
-        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
-    loaded = load_model(metadata.checkpoint, device)
+    loaded = load_model(_model_source(Path(index_path), metadata, checkpoint), device)
     index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
     embeddings = embed_paths(loaded.model, paths, metadata.preprocessing or loaded.preprocessing, loaded.device)
-    distances, ids = search(index, embeddings, k)
+    distances, ids = search(index, embeddings, k, use_gpu=False if loaded.device.type == "cpu" else None)
     scores = similarity_scores(distances, loaded.model.normalize)
     gallery = [gallery_path(metadata, p) for p in metadata.paths]
     results = query_results_from_search([str(p) for p in paths], query_labels, scores, ids, gallery, metadata.labels)

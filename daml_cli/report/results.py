@@ -59,3 +59,17 @@ def query_results_from_search(
         label = None if query_labels is None else int(query_labels[row])
         results.append(QueryResult(str(query_path), label, hits))
     return results
+
+
+def results_as_records(results: Sequence[QueryResult]) -> list[dict[str, object]]:
+    """``[{"query": path, "results": [{"rank", "path", "label", "score"}, ...]}, ...]``: `retrieve --json`."""
+    return [
+        {
+            "query": result.query_path,
+            "results": [
+                {"rank": hit.rank, "path": hit.path, "label": hit.label, "score": round(hit.score, 6)}
+                for hit in result.results
+            ],
+        }
+        for result in results
+    ]
