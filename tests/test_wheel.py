@@ -40,9 +40,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(REPO / name, source / name)
-    isolation = [] if importlib.util.find_spec("setuptools") else ["--use-pep517"]
+    # With setuptools at hand (as in a development venv) build with it, offline; else pip fetches the backend.
     no_isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
-    _pip("wheel", "--no-deps", *no_isolation, *isolation, "-w", str(base / "dist"), str(source), cwd=base)
+    _pip("wheel", "--no-deps", *no_isolation, "-w", str(base / "dist"), str(source), cwd=base)
     (wheel,) = (base / "dist").glob("daml_cli-*.whl")
     _pip("install", "--no-deps", "--no-compile", "--target", str(base / "site"), str(wheel), cwd=base)
     return base / "site"
