@@ -7,22 +7,18 @@ backbone does not have (e.g. GoogLeNet's auxiliary heads) are ignored.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
+from daml_cli.data.checksum import file_digest
 from daml_cli.errors import CheckpointError
 
 _IGNORED_SUFFIXES = ("num_batches_tracked",)  # BatchNorm counters: absent from many published files
 
 
 def weights_sha256(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(Path(path).expanduser(), "sha256")
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
