@@ -29,6 +29,19 @@ def _pip(*args: str, cwd: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
+def _has_build_backend() -> bool:
+    """Whether this environment can build the wheel itself, offline: setuptools >= 70.1 (which has bdist_wheel),
+    or >= 68 with `wheel`. Otherwise pip fetches the backend that pyproject.toml asks for (e.g. a fresh 3.11 venv,
+    whose bundled setuptools 65 is too old)."""
+    try:
+        from importlib.metadata import version
+
+        major, minor = (int(part) for part in version("setuptools").split(".")[:2])
+    except Exception:
+        return False
+    return (major, minor) >= (70, 1) or (major >= 68 and importlib.util.find_spec("wheel") is not None)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding the wheel's installed files (and its `bin/daml` script)."""
@@ -40,8 +53,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(REPO / name, source / name)
-    # With setuptools at hand (as in a development venv) build with it, offline; else pip fetches the backend.
-    no_isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+    no_isolation = ["--no-build-isolation"] if _has_build_backend() else []
     _pip("wheel", "--no-deps", *no_isolation, "-w", str(base / "dist"), str(source), cwd=base)
     (wheel,) = (base / "dist").glob("daml_cli-*.whl")
     _pip("install", "--no-deps", "--no-compile", "--target", str(base / "site"), str(wheel), cwd=base)
