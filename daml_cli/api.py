@@ -137,4 +137,4 @@ def retrieve(
 
     items = [queries] if isinstance(queries, (str, Path)) else list(queries)
     run = run_retrieval([Path(q) for q in items], Path(index), k, device, checkpoint=_path(checkpoint))
-    return results_as_records(run.results)
+    return results_as_records(run.queries)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from daml_cli.cli.app import app
-
 presets_app = typer.Typer(
     help="List the bundled presets (`daml presets`) or print one (`daml presets show NAME`).",
     invoke_without_command=True,
     rich_markup_mode=None,
 )
-app.add_typer(presets_app, name="presets")
 
 
 def _complete_preset(incomplete: str) -> list[str]:

@@ -7,10 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 
 
-@app.command()
 def train(
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Preset name (see `daml presets`) or a YAML file."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),

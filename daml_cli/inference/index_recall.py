@@ -18,7 +18,7 @@ import numpy as np
 
 from daml_cli.errors import DataError
 from daml_cli.index.store import load_index, search
-from daml_cli.metrics.knn import knn_search
+from daml_cli.metrics.knn import ExactKnn
 
 
 def _drop_self(ids: np.ndarray, k: int) -> np.ndarray:
@@ -68,7 +68,7 @@ def index_recall(
     vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
     _, approx_ids = search(index, vectors, k_max + 1, use_gpu=device != "cpu")
     approx = _drop_self(approx_ids, k_max)
-    exact = knn_search(vectors, vectors, k_max, exclude_self=True, device=device).distances
+    exact = ExactKnn(vectors, device=device).search(vectors, k_max, np.arange(count, dtype=np.int64)).distances
     found = np.where(approx >= 0, _squared_distances(vectors, approx), np.inf)  # true distances of the index's picks
     out: dict[str, float] = {}
     for k in sorted(set(min(k, k_max) for k in ks)):

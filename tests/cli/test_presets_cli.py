@@ -61,7 +61,7 @@ def _complete(words: str, cword: int) -> tuple[str, str]:
     """Ask the `daml` entry point for bash completions; stderr says whether torch was imported."""
     probe = (
         "import atexit, sys; atexit.register(lambda: print('torch loaded' if 'torch' in sys.modules else "
-        "'torch not loaded', file=sys.stderr)); from daml_cli.cli.app import main; main()"
+        "'torch not loaded', file=sys.stderr)); from daml_cli.cli.main import main; main()"
     )
     env = {**os.environ, "_DAML_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword),
            "PYTHONPATH": str(REPO)}
