@@ -78,6 +78,19 @@ def test_shell_completion_completes_names_without_importing_torch() -> None:
     assert "presets" in out.split()
 
 
+def test_listing_presets_and_dry_runs_do_not_import_torch() -> None:
+    probe = (
+        "import sys; from daml_cli.cli.main import main\n"
+        "for argv in (['presets'], ['presets', 'show', 'cub-triplet'], ['train', '-p', 'cub-triplet', '--dry-run']):\n"
+        "    try: main(argv)\n"
+        "    except SystemExit as done: assert not done.code, argv\n"
+        "print('torch loaded' if 'torch' in sys.modules else 'torch not loaded', file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "torch not loaded" in done.stderr, done.stderr
+
+
 def test_show_completion_prints_a_bash_script(cli) -> None:
     code, out, err = cli("--show-completion", "bash")
     assert code == 0, err
