@@ -19,6 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "daml_cli"
 LAYER = {
     "__main__": 7,
     "cli": 6,
+    "api": 6,  # the Python API: the same engine calls as the commands, beside the CLI
     "demo": 5,
     "inference": 5,
     "serve": 5,

@@ -16,7 +16,7 @@ app = typer.Typer(
     name="daml",
     help="Deep Adversarial Metric Learning on images: prepare, train, embed, evaluate, retrieve.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rendering it with rich would double `daml --help`'s start-up time
 )

@@ -32,6 +32,10 @@ def evaluate(
     json_out: Optional[str] = typer.Option(None, "--json", metavar="PATH", help="Also write the metrics as a flat JSON object to PATH (`-`: print it)."),
     device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu or cuda."),
     seed: int = typer.Option(0, "--seed", metavar="N", help="k-means seed."),
+    index: Optional[Path] = typer.Option(
+        None, "--index", metavar="PATH", help="Gallery index built from these embeddings: compare its neighbours with exact k-NN "
+        "(ann_recall@k) and report Recall@K through it (index_recall@K)."
+    ),
 ) -> None:
     """Evaluate retrieval and clustering quality on a class-disjoint split."""
     from daml_cli.cli.outputs import STDOUT, emit_json
@@ -47,14 +51,16 @@ def evaluate(
     with LazyBar("embed") as bar:
         outcome = evaluate_source(
             run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
-            metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total,
+            metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total, index=index,
         )
     if json_out != STDOUT:  # with `--json -` stdout holds the JSON alone
         results.print(metrics_table(outcome.result.metrics, title=outcome.title))
+        if outcome.index_metrics:
+            results.print(metrics_table(outcome.index_metrics, title=f"{index.name} vs exact search"))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))
     if json_out is not None:
-        written = emit_json(json_out, outcome.result.metrics)
+        written = emit_json(json_out, outcome.flat_metrics())
         if written is not None:
             console.print(f"wrote {written}", highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from daml_cli.cli import compare, demo, embed, evaluate, export, index, prepare, retrieve, serve, train, visualize
+from daml_cli.cli import compare, demo, embed, evaluate, export, index, prepare, presets, retrieve, serve, train, visualize
 from daml_cli.cli.app import app
 from daml_cli.errors import DamlError
 
@@ -17,6 +17,7 @@ for _command in (compare.compare, demo.demo, embed.embed, evaluate.evaluate, exp
 app.add_typer(index.index_app, name="index")
 for _command in (prepare.prepare, retrieve.retrieve, serve.serve, train.train, visualize.visualize):
     app.command()(_command)
+app.add_typer(presets.presets_app, name="presets")
 
 SECONDARY_EXIT_DELAY_S = 2.0
 

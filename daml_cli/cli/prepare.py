@@ -21,7 +21,7 @@ def prepare(
     name: str = typer.Argument(..., metavar="NAME", help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
     root: Optional[Path] = typer.Argument(None, metavar="[ROOT]", help="Folder that receives ROOT/NAME (or --data-root)."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", metavar="PATH", help="Same as ROOT: the folder holding prepared datasets."),
-    source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the zips."),
+    source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the two zips (default ROOT/downloads)."),
     train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
     test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
     test_fraction: float = typer.Option(0.5, help="folder --source: share of classes sent to test."),

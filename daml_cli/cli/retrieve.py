@@ -30,7 +30,11 @@ def retrieve(
     keep_self: bool = typer.Option(
         False, "--keep-self", help="Keep a query that is itself a gallery image in its own results (left out by default).",
     ),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu or cuda (embedding and index search)."),
+    checkpoint: Optional[Path] = typer.Option(
+        None, "--checkpoint", metavar="PATH", help="Run folder or checkpoint to embed the queries with, when the one the "
+        "index names has moved (its SHA-256 must match the index's)."
+    ),
 ) -> None:
     """Find the gallery images closest to each query (score: higher is closer).
 
@@ -42,7 +46,8 @@ def retrieve(
     from daml_cli.inference.retrieval import retrieve as run_retrieval
 
     k = old_k if old_k is not None else top_k
-    run = run_retrieval(queries, index, k, device, labels_file=query_labels, exclude_self=not keep_self)
+    run = run_retrieval(queries, index, k, device, labels_file=query_labels, exclude_self=not keep_self,
+                        checkpoint=checkpoint)
     for result in run.queries:
         if result.excluded:
             console.print(f"{result.query_path} is itself in the gallery: left out of its own results "
@@ -58,26 +63,14 @@ def retrieve(
         write_retrieval_grid(grid, run.queries)
         console.print(f"wrote {grid}", highlight=False, soft_wrap=True)
     if json_out is not None:
-        written = emit_json(json_out, [_as_json(result) for result in run.queries])
+        from daml_cli.report.results import results_as_records
+
+        written = emit_json(json_out, results_as_records(run.queries))
         if written is not None:
             console.print(f"wrote {written}", highlight=False, soft_wrap=True)
         if json_out == STDOUT:
             return
     _print_tables(run.queries)
-
-
-def _as_json(result: QueryResult) -> dict[str, object]:
-    return {
-        "query": result.query_path,
-        "query_label": result.query_label,
-        "query_class": result.query_class,
-        "excluded_self": result.excluded,
-        "results": [
-            {"rank": h.rank, "path": h.path, "label": h.label, "class_name": h.class_name, "score": round(h.score, 6),
-             "correct": result.is_correct(h)}
-            for h in result.hits
-        ],
-    }
 
 
 def _print_tables(results: list[QueryResult]) -> None:

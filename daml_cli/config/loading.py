@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,11 @@ PRESET_SUFFIX = ".yaml"
 
 
 def presets_dir() -> Path:
-    """The folder holding the bundled presets: the repository's `presets/` or the installed copy."""
-    repo_presets = Path(__file__).resolve().parents[2] / "presets"
-    if repo_presets.is_dir():
-        return repo_presets
-    return Path(str(resources.files("daml_cli.presets")))
+    """The folder holding the bundled presets: the installed package's `daml_cli/presets/` (a wheel), else
+    the checkout's top-level `presets/` (a development or editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "presets"
+    return installed if installed.is_dir() else package.parent / "presets"
 
 
 def available_presets() -> list[str]:

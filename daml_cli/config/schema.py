@@ -21,7 +21,7 @@ class DataConfig:
     augment: bool = True  # random crop + horizontal flip during training
     hflip: bool = True  # horizontal flip in training augmentation (off for characters and digits)
     val_classes: float = 0.2  # fraction of training classes held out as the validation split (0 = none)
-    workers: int = 0  # DataLoader worker processes
+    workers: int | Literal["auto"] = "auto"  # DataLoader worker processes; auto = min(8, CPUs - 1)
     cache_mb: int = 1024  # keep decoded training images in memory up to this many MiB per process (0 = off)
 
 
@@ -29,6 +29,7 @@ class DataConfig:
 class ModelConfig:
     backbone: BackboneName = "small_cnn"
     pretrained: bool = False  # ImageNet weights from torchvision's cache
+    weights: str = ""  # a local state-dict file for the backbone instead (offline machines); checked tensor by tensor
     embedding_dim: int = 128
     normalize: bool = True  # L2-normalise embeddings
     width: int = 64  # channels of the small CNN

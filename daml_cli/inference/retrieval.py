@@ -50,14 +50,32 @@ def gallery_path(metadata: IndexMetadata, path: str) -> str:
     return str(Path(metadata.root) / path) if metadata.root else path
 
 
-def open_gallery(index_path: Path | str, device: str = "auto") -> tuple[LoadedModel, Any, IndexMetadata]:
-    """The model an index's metadata names, and the index itself, checked against that model."""
+def _model_source(index_path: Path, metadata: IndexMetadata, checkpoint: Path | None) -> Path:
+    """The checkpoint to embed queries with: `checkpoint` when given, else the one the index names."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    if not metadata.checkpoint:
+        raise IndexFileError(
+            f"index {index_path} does not name the model that built it",
+            "pass --checkpoint RUN_OR_PT, or rebuild it with `daml embed ... --index`",
+        )
+    named = Path(metadata.checkpoint)
+    if not named.exists():
+        raise IndexFileError(
+            f"the model index {index_path} was built with, {named}, is not there any more (moved or deleted?)",
+            "pass --checkpoint RUN_OR_PT with its new place; its SHA-256 must match the index's",
+        )
+    return named
+
+
+def open_gallery(
+    index_path: Path | str, device: str = "auto", checkpoint: Path | str | None = None
+) -> tuple[LoadedModel, Any, IndexMetadata]:
+    """The model an index's metadata names (or `checkpoint`, for a moved run), and the index, checked against it."""
     metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
     if metadata is None:
         raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
-    if not metadata.checkpoint:
-        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
-    loaded = load_model(metadata.checkpoint, device)
+    loaded = load_model(_model_source(Path(index_path), metadata, None if checkpoint is None else Path(checkpoint)), device)
     index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
     return loaded, index, metadata
 
@@ -95,19 +113,20 @@ def drop_self_matches(result: QueryResult, k: int) -> QueryResult:
 
 def retrieve(
     queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto", query_labels: Sequence[int] | None = None,
-    labels_file: Path | None = None, exclude_self: bool = True,
+    labels_file: Path | None = None, exclude_self: bool = True, checkpoint: Path | None = None,
 ) -> RetrievalRun:
-    """Top-`k` gallery images for each query, using the model the index metadata names.
+    """Top-`k` gallery images for each query, using the model the index metadata names (or `checkpoint`).
 
     A query's class (to mark results right or wrong) comes from `query_labels` (one per expanded query),
     else `labels_file`, its gallery entry or the gallery's manifest. With `exclude_self`, a query that is
-    itself a gallery item is left out of its own results (recorded in `QueryResult.excluded`).
+    itself a gallery item is left out of its own results (recorded in `QueryResult.excluded`). The search
+    runs on the GPU only when `device` allows it.
     """
     paths = expand_queries(queries)
-    loaded, index, metadata = open_gallery(index_path, device)
+    loaded, index, metadata = open_gallery(index_path, device, checkpoint)
     embeddings = embed_paths(loaded.model, paths, metadata.preprocessing or loaded.preprocessing, loaded.device)
     wanted = k + SELF_MARGIN if exclude_self else k  # search() caps it at the gallery size
-    distances, ids = search(index, embeddings, wanted)
+    distances, ids = search(index, embeddings, wanted, use_gpu=False if loaded.device.type == "cpu" else None)
     scores = similarity_scores(distances, loaded.model.normalize)
     gallery = [gallery_path(metadata, p) for p in metadata.paths]
     names = metadata.names_by_label()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from daml_cli.data.manifest import ManifestRow, read_manifest
+from daml_cli.data.workers import loader_workers
 from daml_cli.inference.loading import LoadedModel
 from daml_cli.models.embedder import embed_paths
 
@@ -49,7 +50,7 @@ def embed_split(
         on_total(len(rows))
     embeddings = embed_paths(
         loaded.model, [manifest.root / row.path for row in rows], loaded.preprocessing, loaded.device, batch_size,
-        loaded.config.data.workers, on_batch,
+        loader_workers(loaded.config.data.workers), on_batch,
     )
     query = _flag_column(rows, "is_query")
     gallery = _flag_column(rows, "is_gallery")

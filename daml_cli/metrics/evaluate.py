@@ -61,6 +61,13 @@ class EvaluationResult:
         }
 
 
+def check_metric_names(metrics: Sequence[str]) -> None:
+    """Refuse unknown metric names (before any expensive work)."""
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise DataError(f"unknown metric(s) {unknown or list(metrics)}", f"choose from {', '.join(METRICS)}")
+
+
 def _check_inputs(
     embeddings: np.ndarray, labels: np.ndarray, ks: Sequence[int], metrics: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, list[int], set[str]]:
@@ -84,9 +91,7 @@ def _check_inputs(
         _, codes = np.unique(lab, return_inverse=True)
     except TypeError as exc:
         raise DataError(f"labels cannot be compared with each other: {exc}") from exc
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
-        raise DataError(f"unknown metric(s) {unknown or list(metrics)}", f"choose from {', '.join(METRICS)}")
+    check_metric_names(metrics)
     wanted = set(metrics)
     k_list: list[int] = []
     if "recall" in wanted:

@@ -73,13 +73,16 @@ def freeze_batchnorm(module: nn.Module) -> None:
 def build_model(config: ModelConfig, load_weights: bool | None = None) -> EmbeddingModel:
     """The embedding model described by `config` (backbone from the registry).
 
-    `load_weights` defaults to `config.pretrained`; pass False when a checkpoint supplies the weights.
+    `load_weights` defaults to `config.pretrained` or a `config.weights` file; pass False when a checkpoint
+    supplies the weights.
     """
     if config.backbone not in BACKBONES:
         raise ConfigError(f"unknown backbone '{config.backbone}'", f"choose one of {', '.join(BACKBONES)}")
     if config.embedding_dim < 1:
         raise ConfigError("'model.embedding_dim' must be at least 1")
-    trunk, trunk_dim = BACKBONES[config.backbone](config, config.pretrained if load_weights is None else load_weights)
+    if load_weights is None:
+        load_weights = config.pretrained or bool(config.weights)
+    trunk, trunk_dim = BACKBONES[config.backbone](config, load_weights)
     size = config.embedding_dim
     if config.layout == "official":
         neck = nn.Sequential(nn.BatchNorm1d(trunk_dim), nn.Linear(trunk_dim, size), L2Normalize())

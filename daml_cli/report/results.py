@@ -90,3 +90,25 @@ def query_results_from_search(
         label = None if query_labels is None or query_labels[row] is None else int(query_labels[row])
         results.append(QueryResult(str(query_path), label, hits, None if label is None else names.get(label)))
     return results
+
+
+def results_as_records(results: Sequence[QueryResult]) -> list[dict[str, object]]:
+    """What `retrieve --json` prints and `api.retrieve` returns, one record per query::
+
+        {"query", "query_label", "query_class", "excluded_self",
+         "results": [{"rank", "path", "label", "class_name", "score", "correct"}, ...]}
+    """
+    return [
+        {
+            "query": result.query_path,
+            "query_label": result.query_label,
+            "query_class": result.query_class,
+            "excluded_self": result.excluded,
+            "results": [
+                {"rank": hit.rank, "path": hit.path, "label": hit.label, "class_name": hit.class_name,
+                 "score": round(hit.score, 6), "correct": result.is_correct(hit)}
+                for hit in result.hits
+            ],
+        }
+        for result in results
+    ]

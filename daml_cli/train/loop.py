@@ -24,6 +24,7 @@ from daml_cli.data.manifest import Manifest, read_manifest
 from daml_cli.data.resized import read_resized_info
 from daml_cli.data.sampler import PKBatchSampler, build_sampler
 from daml_cli.data.splits import training_splits
+from daml_cli.data.workers import loader_workers
 from daml_cli.data.transforms import preprocessing_spec, train_transform
 from daml_cli.errors import DamlError, TrainingInterrupted
 from daml_cli.losses.registry import build_loss
@@ -51,6 +52,12 @@ class TrainResult:
     last_validation: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     is_main: bool = True  # False on the other processes of a distributed run
+    first_step: int = 0  # the step training started from (the checkpoint's step when resumed)
+
+    @property
+    def new_steps(self) -> int:
+        """Steps trained by this call (fewer than `steps` when a run was resumed)."""
+        return self.steps - self.first_step
 
 
 def seed_everything(seed: int) -> None:
@@ -113,6 +120,8 @@ class Trainer:
         )
         self.sampler = build_sampler(self.dataset.labels.tolist(), config)
         check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)
+        if config.sampler.kind != "triplets":
+            self._warn_if_fewer_classes(config.sampler.classes_per_batch)
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
@@ -129,6 +138,14 @@ class Trainer:
         if self.config.train.compile:
             model.trunk.compile()  # in place: state-dict keys stay those of the plain module
         return model
+
+    def _warn_if_fewer_classes(self, asked: int) -> None:
+        used = self.sampler.classes_per_batch
+        if used < asked:
+            self.reporter.warn(
+                f"sampler.classes_per_batch is {asked} but the training split has only {used} classes with 2 or "
+                f"more images: batches hold {used} classes"
+            )
 
     # -- checkpoints -------------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
@@ -165,7 +182,8 @@ class Trainer:
             return {}
         paths = [self.manifest.root / row.path for row in self.val_rows]
         embeddings = embed_paths(
-            self.model, paths, self.preprocessing, self.device, self.config.train.batch_size_eval, self.config.data.workers
+            self.model, paths, self.preprocessing, self.device, self.config.train.batch_size_eval,
+            loader_workers(self.config.data.workers),
         )
         labels = np.array([row.label for row in self.val_rows])
         result = evaluate_embeddings(embeddings, labels, ks=self.config.eval.k, seed=self.config.seed)
@@ -218,7 +236,7 @@ class Trainer:
 
     def _loader(self) -> torch.utils.data.DataLoader:
         self.sampler.step = self.step
-        workers = self.config.data.workers
+        workers = loader_workers(self.config.data.workers)
         return torch.utils.data.DataLoader(
             self.dataset,
             batch_sampler=RankShare(self.sampler, self.dist),
@@ -254,6 +272,7 @@ class Trainer:
         log = MetricsLog(self.run_dir.metrics, enabled=self.dist.is_main)
         if not self.val_rows:
             self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
+        first_step = self.step
         started = window_start = time.perf_counter()
         window_images, window_wait = 0, 0.0
         batches = iter(self._loader())
@@ -304,6 +323,7 @@ class Trainer:
             last_validation=self.last_validation,
             seconds=time.perf_counter() - started,
             is_main=self.dist.is_main,
+            first_step=first_step,
         )
 
 def train(

@@ -4,6 +4,9 @@ Train = every character of ``images_background_small1.zip`` (136 classes, 2,720 
 of ``images_background_small2.zip`` whose alphabet is not in small1 (Japanese_(katakana), Sanskrit, Tagalog:
 106 classes, 2,120 images). Greek and Latin appear in both zips and are dropped from small2 so the classes stay
 disjoint. The zips are extracted (safely) to a temporary folder and handed to the folder preparer.
+
+The zips come from the public repository https://github.com/brendenlake/omniglot (folder ``python/``); they
+are read from ``--archive`` paths, a ``--source`` folder, or ``ROOT/downloads/``.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ SHA256 = {
 SHARED_ALPHABETS = ("Greek", "Latin")  # in both zips: kept in train, dropped from test
 
 
-def default_source() -> Path | None:
-    """``<repo>/../shared/datasets/omniglot`` when it exists (a development checkout), else None."""
-    candidate = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "omniglot"
-    return candidate if candidate.is_dir() else None
+ORIGIN = "https://github.com/brendenlake/omniglot/raw/master/python/"
+WHERE_TO_GET = (
+    f"download {ORIGIN}{TRAIN_ZIP} and {ORIGIN}{TEST_ZIP} (github.com/brendenlake/omniglot) into ROOT/downloads/, "
+    "or pass --source DIR holding both"
+)
 
 
 def safe_extract_zip(archive: Path, target: Path) -> None:
@@ -49,8 +53,8 @@ def safe_extract_zip(archive: Path, target: Path) -> None:
         raise DataError(f"{archive} is not a valid zip file", "download it again") from None
 
 
-def _locate_zips(options: PrepareOptions) -> dict[str, Path]:
-    """The two zips from --archive paths (matched by file name) or the --source folder (or the default)."""
+def _locate_zips(options: PrepareOptions, downloads: Path) -> dict[str, Path]:
+    """The two zips from --archive paths (matched by file name), the --source folder, or `downloads`."""
     if options.archives:
         found = {Path(a).name: Path(a).expanduser() for a in options.archives}
         missing = [n for n in SHA256 if n not in found]
@@ -58,15 +62,11 @@ def _locate_zips(options: PrepareOptions) -> dict[str, Path]:
             raise DataError(f"--archive is missing {', '.join(missing)}", "pass both Omniglot zips")
         zips = {n: found[n] for n in SHA256}
     else:
-        source = options.source if options.source is not None else default_source()
-        if source is None:
-            raise DataError(
-                "no Omniglot source folder", f"pass --source DIR holding {TRAIN_ZIP} and {TEST_ZIP}"
-            )
+        source = options.source if options.source is not None else downloads
         zips = {n: Path(source).expanduser() / n for n in SHA256}
     for name, path in zips.items():
         if not path.is_file():
-            raise DataError(f"{path} does not exist", f"pass --source DIR holding {TRAIN_ZIP} and {TEST_ZIP}")
+            raise DataError(f"{path} does not exist", WHERE_TO_GET)
         if not options.skip_checksum and file_sha256(path) != SHA256[name]:
             raise DataError(f"{path} has the wrong sha256", "download it again, or pass --skip-checksum")
     return zips
@@ -79,7 +79,7 @@ class OmniglotPreparer:
     expected = ExpectedCounts(images={"train": 2720, "test": 2120}, classes={"train": 136, "test": 106})
 
     def build(self, staging: Path, options: PrepareOptions) -> list[ManifestRow]:
-        zips = _locate_zips(options)
+        zips = _locate_zips(options, staging.parent / "downloads")
         with tempfile.TemporaryDirectory(prefix=".omniglot-", dir=staging.parent) as scratch:
             scratch_dir = Path(scratch)
             for name, path in zips.items():

@@ -1,0 +1,38 @@
+"""`daml presets` lists the bundled presets; `daml presets show NAME` prints one's YAML."""
+
+from __future__ import annotations
+
+import typer
+
+presets_app = typer.Typer(
+    help="List the bundled presets (`daml presets`) or print one (`daml presets show NAME`).",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+
+
+def _complete_preset(incomplete: str) -> list[str]:
+    from daml_cli.config.loading import available_presets
+
+    return [name for name in available_presets() if name.startswith(incomplete)]
+
+
+@presets_app.callback()
+def presets(context: typer.Context) -> None:
+    """List every bundled preset with its dataset, backbone, loss and whether DAML is on."""
+    if context.invoked_subcommand is not None:
+        return
+    from daml_cli.config.presets import preset_summaries
+
+    summaries = preset_summaries()
+    width = max(len(summary.name) for summary in summaries)
+    for summary in summaries:
+        typer.echo(f"{summary.name:<{width}}  {summary.line()}")
+
+
+@presets_app.command("show")
+def show(name: str = typer.Argument(..., help="Preset name.", autocompletion=_complete_preset)) -> None:
+    """Print a preset's YAML (save it, edit it, pass it back with --preset FILE.yaml)."""
+    from daml_cli.config.presets import preset_text
+
+    typer.echo(preset_text(name), nl=False)
