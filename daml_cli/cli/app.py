@@ -40,17 +40,65 @@ def _register() -> None:
     from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, printing DamlError as ``error: ...`` with a non-zero exit.
+def _is_main_process() -> bool:
+    """False on every process but rank 0 of a `torchrun` launch, so an error is printed once, not per process."""
+    import os
 
-    Usage errors are reported by Typer itself (standalone mode); engine errors arrive here as DamlError.
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+def _fail(message: str, exit_code: int) -> None:
+    from daml_cli.safety.terminal import plain
+
+    if _is_main_process():
+        typer.echo(f"error: {plain(message)}", err=True)
+    sys.exit(exit_code)
+
+
+def _usage_message(error: Exception) -> str:
+    """Click's usage error as one line plus a pointer to the command's --help."""
+    ctx = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx is not None else "daml"
+    text = " ".join(error.format_message().split())  # type: ignore[attr-defined]
+    return f"{text} (see `{command} --help`)"
+
+
+def _os_message(error: OSError) -> str:
+    """An OS error as one line naming the path: ``cannot write /x: No space left on device``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    path = error.filename if error.filename is not None else None
+    if path is None:
+        return f"{reason}"
+    where = path.decode("utf-8", "backslashreplace") if isinstance(path, bytes) else str(path)
+    return f"{where}: {reason}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app; every failure is one ``error: ...`` line and a non-zero exit.
+
+    Engine errors arrive as DamlError, Typer/click usage errors as click's UsageError (run outside
+    standalone mode so they come here too), operating-system errors (full disk, permissions) as OSError.
+    Under `torchrun` only rank 0 prints.
     """
+    from typer._click import exceptions as click_exceptions
+
     _register()
     try:
-        app(args=argv, prog_name="daml")
+        code = app(args=argv, prog_name="daml", standalone_mode=False)
     except DamlError as error:
-        typer.echo(f"error: {error.one_line()}", err=True)
+        _fail(error.one_line(), error.exit_code)
+    except click_exceptions.NoArgsIsHelpError as error:
+        error.show()
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except click_exceptions.UsageError as error:
+        _fail(_usage_message(error), error.exit_code)
+    except click_exceptions.ClickException as error:
+        _fail(" ".join(error.format_message().split()), error.exit_code)
+    except (KeyboardInterrupt, click_exceptions.Abort):
+        _fail("interrupted", 130)
+    except OSError as error:
+        _fail(_os_message(error), 1)
+    except UnicodeError as error:
+        _fail(f"a file name or text is not valid UTF-8 ({error.reason})", 1)
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        sys.exit(code)
