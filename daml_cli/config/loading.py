@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from daml_cli.config.ranges import check_ranges
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
@@ -104,7 +105,9 @@ def load_config(
         apply_override(data, *parse_override(text))
     for key, value in (extra or {}).items():
         apply_override(data, key, value)
-    return build(RunConfig, data)
+    config = build(RunConfig, data)
+    check_ranges(config)
+    return config
 
 
 def dump_config(config: RunConfig, preset: str | None = None) -> str:

@@ -103,6 +103,10 @@ class IndexMetadata:
             fail("checkpoint_sha256 must be 64 lowercase hex digits or null")
         if not isinstance(self.preprocessing, dict):
             fail("preprocessing must be an object")
+        if self.preprocessing:
+            from daml_cli.config.ranges import check_preprocessing
+
+            self.preprocessing = check_preprocessing(self.preprocessing, source, IndexFileError, complete=False)
 
     # -- serialisation ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

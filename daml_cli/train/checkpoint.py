@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from daml_cli.atomic import atomic_path
+from daml_cli.config.ranges import check_preprocessing
 from daml_cli.errors import CheckpointError
 
 FORMAT = "daml-checkpoint"
@@ -44,6 +45,7 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}", "use another checkpoint or retrain")
+    payload["preprocessing"] = check_preprocessing(payload["preprocessing"], f"checkpoint {path}", CheckpointError)
     return payload
 
 

@@ -10,7 +10,7 @@ import torch
 from daml_cli.errors import CheckpointError
 from daml_cli.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 
-PAYLOAD = {"config": {}, "preprocessing": {}, "step": 3, "model": {"w": torch.ones(2)}}
+PAYLOAD = {"config": {}, "preprocessing": {"resize": 36, "crop": 32, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}, "step": 3, "model": {"w": torch.ones(2)}}
 
 
 def test_round_trip(tmp_path: Path) -> None:
