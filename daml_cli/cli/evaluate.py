@@ -22,6 +22,15 @@ def parse_int_list(text: str, option: str) -> list[int]:
     return values
 
 
+def _checkpoint_of(run: Optional[Path]) -> list[Path]:
+    """The checkpoint file `run` names, when it names one (for the output checks)."""
+    if run is None:
+        return []
+    from daml_cli.train.checkpoint import resolve_checkpoint
+
+    return [resolve_checkpoint(run)]
+
+
 @app.command()
 def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run folder or checkpoint to embed the split with."),
@@ -43,6 +52,10 @@ def evaluate(
 
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
+    if json_out is not None:
+        from daml_cli.safety.outputs import check_output_file
+
+        check_output_file(json_out, "--json", reads=[embeddings, *_checkpoint_of(run)])
     ks = parse_int_list(k, "--k") if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
     with LazyBar("embed") as bar:
@@ -50,7 +63,9 @@ def evaluate(
             run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
             metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total,
         )
-    results.print(metrics_table(outcome.result.metrics, title=outcome.title))
+    from daml_cli.safety.terminal import for_rich
+
+    results.print(metrics_table(outcome.result.metrics, title=for_rich(outcome.title)))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))

@@ -22,8 +22,13 @@ def retrieve(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
     """Find the gallery images closest to each query (score: higher is closer)."""
+    from daml_cli.index.metadata import sidecar_path
     from daml_cli.inference.retrieval import retrieve as run_retrieval
+    from daml_cli.safety.outputs import check_output_file
 
+    for option, target in (("--html", html), ("--grid", grid)):
+        if target is not None:
+            check_output_file(target, option, reads=[index, sidecar_path(index), *queries])
     run = run_retrieval(queries, index, k, device)
     if html is not None:
         from daml_cli.report.html import write_retrieval_html
@@ -46,11 +51,12 @@ def retrieve(
     from rich.table import Table
 
     from daml_cli.cli.progress import results as console
+    from daml_cli.safety.terminal import for_rich
 
     for result in run.results:
-        table = Table(title=f"query {result.query_path}")
+        table = Table(title=f"query {for_rich(result.query_path)}")
         for column in ("rank", "score", "path", "label"):
             table.add_column(column, justify="right" if column in ("rank", "score") else "left")
         for hit in result.results:
-            table.add_row(str(hit.rank), f"{hit.score:.4f}", hit.path, "" if hit.label is None else str(hit.label))
-        console.print(table)
+            table.add_row(str(hit.rank), f"{hit.score:.4f}", for_rich(hit.path), "" if hit.label is None else str(hit.label))
+        console.print(table, highlight=False)

@@ -52,7 +52,9 @@ def train(
     result = run_training(config, run_dir, resume=resume, preset=source, reporter=RichTrainReporter())
     if not result.is_main:
         return
-    console.print(f"trained {result.steps} steps in {result.seconds:.1f} s -> {result.run_dir}")
+    from daml_cli.safety.terminal import for_rich, plain
+
+    console.print(f"trained {result.steps} steps in {result.seconds:.1f} s -> {for_rich(result.run_dir)}")
     if result.last_validation:
         console.print(f"validation: {format_terms(result.last_validation)}")
-    typer.echo(str(result.run_dir))
+    typer.echo(plain(result.run_dir))

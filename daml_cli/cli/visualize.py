@@ -21,9 +21,14 @@ def visualize(
     """Draw the t-SNE map of embeddings; an unlabelled file is drawn in one colour."""
     from daml_cli.cli.progress import console, results
     from daml_cli.report.embedding_map import plot_embeddings_file
+    from daml_cli.safety.outputs import check_output_file
+
+    check_output_file(out, "--out", reads=[embeddings])
 
     with console.status("t-SNE"):
         summary = plot_embeddings_file(embeddings, out, max_points=max_points, seed=seed, size=size, iterations=iterations)
     classes = "unlabelled, one colour" if summary.classes is None else f"{summary.classes} classes"
     sample = f"{summary.plotted} of {summary.total}" if summary.plotted < summary.total else f"{summary.total}"
-    results.print(f"wrote {summary.out}: t-SNE of {sample} embeddings ({classes})", highlight=False, soft_wrap=True)
+    from daml_cli.safety.terminal import for_rich
+
+    results.print(f"wrote {for_rich(summary.out)}: t-SNE of {sample} embeddings ({classes})", highlight=False, soft_wrap=True)

@@ -28,6 +28,8 @@ from daml_cli.export.verify import (
     verify_export,
 )
 from daml_cli.inference.loading import load_model
+from daml_cli.safety.outputs import check_output_file
+from daml_cli.train.checkpoint import resolve_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 TRACE_BATCH = 2  # a dynamic axis needs a trace batch of at least 2 (sizes 0 and 1 get specialised)
@@ -84,6 +86,9 @@ def export_model(
     """
     out = Path(out)
     check_request(out, export_format, exporter, batch_dynamic, batch_size, opset)
+    checkpoint = resolve_checkpoint(run_or_checkpoint)
+    check_output_file(out, "--out", reads=[checkpoint, *verify_images])
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=[checkpoint, *verify_images])
     if export_format == "onnx":
         onnx_export.require_modules(onnx_export.required_packages(exporter, verify), "ONNX export")
     images = collect_images(verify_images) if verify else []
