@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     Under `torchrun` only rank 0 prints.
     """
     from typer._click import exceptions as click_exceptions
+    from typer.exceptions import Abort
 
     _register()
     try:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(_usage_message(error), error.exit_code)
     except click_exceptions.ClickException as error:
         _fail(" ".join(error.format_message().split()), error.exit_code)
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, Abort):
         _fail("interrupted", 130)
     except OSError as error:
         _fail(_os_message(error), 1)

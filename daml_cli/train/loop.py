@@ -274,8 +274,11 @@ class Trainer:
                 if (eval_every and self.step % eval_every == 0) or self.step == total:
                     self.evaluate_and_checkpoint(log)
                 self._stop_if_signalled()
-        finally:
-            self.reporter.finish()
+        except BaseException:
+            abort = getattr(self.reporter, "abort", None)  # optional: clear the display before the error
+            (abort if callable(abort) else self.reporter.finish)()
+            raise
+        self.reporter.finish()
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
