@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from daml_cli.safety.locks import exclusive_lock

@@ -4,18 +4,15 @@ marker so a second `daml prepare` can tell a complete dataset from one with dele
 from __future__ import annotations
 
 import csv
-import hashlib
 from pathlib import Path
 
 from daml_cli.data.manifest import MANIFEST_NAME
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from daml_cli.data.preparers.marker import file_sha256  # the marker module imports this one
+
+    return file_sha256(path)
 
 
 def manifest_paths(dataset_dir: Path) -> list[str]:
