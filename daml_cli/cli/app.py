@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Optional
 
@@ -42,8 +44,6 @@ def _register() -> None:
 
 def _is_main_process() -> bool:
     """False on every process but rank 0 of a `torchrun` launch, so an error is printed once, not per process."""
-    import os
-
     return os.environ.get("RANK", "0") in ("", "0")
 
 
@@ -64,13 +64,20 @@ def _usage_message(error: Exception) -> str:
 
 
 def _os_message(error: OSError) -> str:
-    """An OS error as one line naming the path: ``cannot write /x: No space left on device``."""
+    """An OS error as one line naming the path: ``/x/e.npz: No space left on device``."""
     reason = error.strerror or str(error) or type(error).__name__
     path = error.filename if error.filename is not None else None
     if path is None:
         return f"{reason}"
     where = path.decode("utf-8", "backslashreplace") if isinstance(path, bytes) else str(path)
     return f"{where}: {reason}"
+
+
+def _silence_stdout() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (e.g. captured in tests)
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,8 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, Abort):
         _fail("interrupted", 130)
     except OSError as error:
+        if error.errno == errno.EPIPE:  # the reader of our output went away (`daml ... | head`): not an error to report
+            _silence_stdout()
+            sys.exit(1)
         _fail(_os_message(error), 1)
     except UnicodeError as error:
-        _fail(f"a file name or text is not valid UTF-8 ({error.reason})", 1)
+        _fail(f"a file name or text is not valid UTF-8 ({getattr(error, 'reason', error)})", 1)
     if isinstance(code, int) and not isinstance(code, bool) and code != 0:
         sys.exit(code)

@@ -380,6 +380,19 @@ def test_only_rank_zero_prints_under_torchrun(cli, monkeypatch) -> None:
     assert "unknown preset" in one_line_error(*cli("train", "--preset", "no-such-preset")[0::2])
 
 
+def test_torchrun_prints_the_error_once(digits_root: Path, tmp_path: Path) -> None:
+    """Only rank 0 prints; the launcher's own failure summary (torchrun's, not daml's) follows it."""
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "daml_cli",
+               "train", "--preset", "digits-triplet", "--data-root", str(digits_root), "--out", str(run), "--device", "cpu",
+               *SETS, "--set", "train.iterations=-1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=REPO)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: 'train.iterations' must be an integer of at least 1, got -1"]
+    assert not run.exists()
+
+
 # 8. Unbounded or hanging reads ------------------------------------------------------------------------------------
 def test_a_fifo_given_as_an_image_is_refused_at_once(gallery: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "query.png"
