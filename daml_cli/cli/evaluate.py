@@ -42,7 +42,7 @@ def evaluate(
     metrics: str = typer.Option("recall,nmi,f1,map@r,r_precision", "--metrics", help="Metrics to compute."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the metrics as a flat JSON object."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, "--seed", help="k-means seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="k-means seed."),
 ) -> None:
     """Evaluate retrieval and clustering quality on a class-disjoint split."""
     from daml_cli.atomic import atomic_write_text

@@ -25,13 +25,13 @@ def prepare(
     train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
     test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
     test_fraction: float = typer.Option(0.5, help="folder --source: share of classes sent to test."),
-    seed: int = typer.Option(0, help="Seed of every random choice (class split, validation classes)."),
+    seed: int = typer.Option(0, min=0, help="Seed of every random choice (class split, validation classes)."),
     archive: Optional[List[Path]] = typer.Option(None, help="Local archive to use instead of downloading (repeatable)."),
     skip_checksum: bool = typer.Option(False, "--skip-checksum", help="Do not verify archive checksums."),
     force: bool = typer.Option(False, "--force", help="Redo the dataset even if ROOT/NAME exists."),
     val_classes: float = typer.Option(0.0, help="Training classes moved to split 'val': a fraction (<1) or a count."),
     check_images: bool = typer.Option(False, "--check-images", help="Decode every image; report unreadable ones."),
-    resize: Optional[int] = typer.Option(None, help="Also write a copy whose shorter side is N pixels."),
+    resize: Optional[int] = typer.Option(None, min=1, max=4096, help="Also write a copy whose shorter side is N pixels."),
     verify: bool = typer.Option(False, "--verify", help="When ROOT/NAME exists, re-hash every image instead of checking sizes."),
 ) -> None:
     """Prepare a dataset: images plus manifest.csv in ROOT/NAME."""

@@ -14,7 +14,7 @@ def visualize(
     embeddings: Path = typer.Argument(..., help="EMB.npz written by `daml embed`."),
     out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),
     max_points: int = typer.Option(5000, "--max-points", help="Plot a seeded random sample of at most this many points."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the sample and of t-SNE."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sample and of t-SNE."),
     size: int = typer.Option(800, "--size", help="Width and height of the image in pixels."),
     iterations: int = typer.Option(1000, "--iterations", help="t-SNE optimisation steps (at least 250)."),
 ) -> None:

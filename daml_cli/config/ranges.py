@@ -47,6 +47,7 @@ def check_image_settings(resize: int, crop: int, mean: list[float], std: list[fl
 def check_ranges(config: Any) -> None:
     """Every numeric setting of a RunConfig within its sensible range; a ConfigError naming the first key not."""
     data, train, optim, sampler = config.data, config.train, config.optim, config.sampler
+    _int_between("seed", config.seed, 0, 2**32 - 1)
     check_image_settings(data.resize, data.image_size, data.mean, data.std)
     if not 0.0 <= data.val_classes or not math.isfinite(data.val_classes):
         raise _fail("data.val_classes", "a fraction below 1 or a number of classes (0 = none)", data.val_classes)

@@ -366,10 +366,15 @@ def test_a_file_name_that_is_not_utf8(cli, digits_root: Path, tmp_path: Path) ->
     assert not (tmp_path / "data" / "folder").exists()
 
 
-def test_usage_errors_are_one_line_with_a_help_hint(cli, tmp_path: Path) -> None:
+def test_usage_errors_are_one_line_with_a_help_hint(cli, tiny_run: Path, tmp_path: Path) -> None:
     message = one_line_error(*cli("train", "--no-such-option")[0::2])
     assert "--no-such-option" in message and "daml train --help" in message
     assert "daml embed --help" in one_line_error(*cli("embed")[0::2])
+    assert "--seed" in one_line_error(*cli("evaluate", "--embeddings", tmp_path / "e.npz", "--seed", "-1")[0::2])
+    assert "--resize" in one_line_error(*cli("prepare", "digits", tmp_path, "--resize", "0")[0::2])
+    assert "'seed'" in one_line_error(*cli("train", "--preset", "digits-triplet", "--seed", "-1", "--out", tmp_path / "r")[0::2])
+    assert "--opset 99" in one_line_error(*cli("export", tiny_run, "--format", "onnx", "--out", tmp_path / "m.onnx", "--opset", "99")[0::2])
+    assert not list(tmp_path.iterdir())
 
 
 def test_only_rank_zero_prints_under_torchrun(cli, monkeypatch) -> None:
