@@ -7,6 +7,7 @@ and must never be inside a training run's ``checkpoints/`` folder (the trained m
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def check_writable_folder(folder: Path, option: str) -> None:
         raise ConfigError(f"{option}: cannot write in {existing} (permission denied)", "choose a writable folder")
 
 
+def refuse_special(out: Path, option: str = "output") -> None:
+    """A ConfigError when `out` exists and is a device, FIFO or socket: replacing it (as root, /dev/null)
+    would break the system, and writing into it is not writing a file."""
+    from daml_cli.safety.files import file_kind
+
+    try:
+        mode = out.stat().st_mode
+    except OSError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ConfigError(f"{option} {out} is {file_kind(mode)}, not a regular file", "write to a regular file")
+
+
 def check_output_file(out: Path | str, option: str = "--out", reads: Iterable[Path | str | None] = ()) -> Path:
     """Refuse an output file that is a folder, unwritable, one of the files in `reads`, or a run's checkpoint.
 
@@ -56,6 +70,7 @@ def check_output_file(out: Path | str, option: str = "--out", reads: Iterable[Pa
     out = Path(out)
     if out.is_dir():
         raise ConfigError(f"{option} {out} is a folder", f"pass the file to write, e.g. {option} {out / 'out'}")
+    refuse_special(out, option)
     for source in reads:
         if source is not None and _same_file(out, Path(source)):
             raise ConfigError(f"{option} {out} is also an input of this command; it would be overwritten",

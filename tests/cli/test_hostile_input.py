@@ -338,6 +338,11 @@ def test_os_errors_are_one_line(cli, run_copy: Path, digits_root: Path, tmp_path
     assert "is a file" in one_line_error(*cli("prepare", "digits", a_file)[0::2])
     assert "--json" in one_line_error(*cli("evaluate", run_copy, "--data-root", digits_root, "--json", tmp_path)[0::2])
     assert "is a file" in one_line_error(*cli("embed", run_copy, "--data-root", digits_root, "--out", a_file / "e.npz")[0::2])
+    fifo = tmp_path / "fifo.json"  # stands for /dev/null: renaming a result over it would replace the device
+    os.mkfifo(fifo)
+    assert "FIFO" in one_line_error(*cli("evaluate", run_copy, "--data-root", digits_root, "--json", fifo)[0::2])
+    assert "FIFO" in one_line_error(*cli("embed", run_copy, "--data-root", digits_root, "--out", fifo)[0::2])
+    assert fifo.is_fifo()
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "e.npz"))
