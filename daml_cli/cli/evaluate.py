@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.errors import ConfigError
 
 
@@ -26,12 +25,11 @@ def _checkpoint_of(run: Optional[Path]) -> list[Path]:
     """The checkpoint file `run` names, when it names one (for the output checks)."""
     if run is None:
         return []
-    from daml_cli.train.checkpoint import resolve_checkpoint
+    from daml_cli.models.checkpoint import resolve_checkpoint
 
     return [resolve_checkpoint(run)]
 
 
-@app.command()
 def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run folder or checkpoint to embed the split with."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.safety.terminal import plain
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ index_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.add_typer(index_app, name="index")
 
 
 @index_app.command("build")
@@ -40,7 +38,7 @@ def build(
 ) -> None:
     """Build a gallery index from EMB.npz and write it with its metadata."""
     from daml_cli.index.build import build_index_file
-    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.index.params import check_index_type, parse_param_options
 
@@ -60,7 +58,7 @@ def add(
     embeddings: Path = typer.Argument(..., help="EMB.npz with the vectors to append."),
 ) -> None:
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
-    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.store import add_to_index
 
     emb = read_embeddings(embeddings)

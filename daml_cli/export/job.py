@@ -29,7 +29,7 @@ from daml_cli.export.verify import (
 )
 from daml_cli.inference.loading import load_model
 from daml_cli.safety.outputs import check_output_file
-from daml_cli.train.checkpoint import resolve_checkpoint
+from daml_cli.models.checkpoint import resolve_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 TRACE_BATCH = 2  # a dynamic axis needs a trace batch of at least 2 (sizes 0 and 1 get specialised)

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from daml_cli.embeddings.file import EmbeddingsFile, write_embeddings
 from daml_cli.index.build import build_index_file
-from daml_cli.index.embeddings_file import EmbeddingsFile, write_embeddings
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.split_embedding import embed_split
 from daml_cli.safety.outputs import check_output_file
-from daml_cli.train.checkpoint import resolve_checkpoint
+from daml_cli.models.checkpoint import resolve_checkpoint
 
 
 @dataclass

@@ -33,9 +33,9 @@ def saved_config(run: RunDir) -> Any | None:
         data.pop("preset", None)
         return build(RunConfig, data)
     if run.last.is_file():
-        from daml_cli.train.checkpoint import load_checkpoint
+        from daml_cli.models.checkpoint import load_checkpoint
 
-        return build(RunConfig, load_checkpoint(run.last)["config"])
+        return build(RunConfig, load_checkpoint(run.last).config)
     return None
 
 

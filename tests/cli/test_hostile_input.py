@@ -121,7 +121,7 @@ def test_symlink_leak_as_an_unprivileged_user(cli, digits_root: Path, tmp_path: 
         try:
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
-            from daml_cli.cli.app import main
+            from daml_cli.cli.main import main
 
             try:
                 main(["prepare", "folder", str(out_root), "--source", str(source)])
@@ -197,7 +197,7 @@ def test_a_locked_index_is_refused(cli, gallery: Path, tmp_path: Path) -> None:
 
 
 def _renamed_embeddings(source: Path, target: Path, prefix: str) -> None:
-    from daml_cli.index.embeddings_file import read_embeddings, write_embeddings
+    from daml_cli.embeddings.file import read_embeddings, write_embeddings
 
     emb = read_embeddings(source)
     write_embeddings(target, emb.embeddings, emb.labels, [prefix + p for p in emb.paths], checkpoint=emb.checkpoint,
@@ -318,7 +318,7 @@ def test_preprocessing_from_an_index_sidecar_is_validated(cli, gallery: Path, di
 
 
 def test_preprocessing_from_an_embeddings_file_is_validated(cli, tmp_path: Path) -> None:
-    from daml_cli.index.embeddings_file import write_embeddings
+    from daml_cli.embeddings.file import write_embeddings
 
     emb = tmp_path / "e.npz"
     write_embeddings(emb, np.eye(4, dtype=np.float32), [0, 0, 1, 1], list("abcd"),

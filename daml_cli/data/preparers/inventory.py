@@ -6,13 +6,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import MANIFEST_NAME
 
-
-def _sha256(path: Path) -> str:
-    from daml_cli.data.preparers.marker import file_sha256  # the marker module imports this one
-
-    return file_sha256(path)
 
 
 def manifest_paths(dataset_dir: Path) -> list[str]:
@@ -28,7 +24,7 @@ def build_inventory(dataset_dir: Path) -> dict[str, list]:
     inventory: dict[str, list] = {}
     for relative in manifest_paths(dataset_dir):
         path = dataset_dir / relative
-        inventory[relative] = [path.stat().st_size, _sha256(path)]
+        inventory[relative] = [path.stat().st_size, file_sha256(path)]
     return inventory
 
 
@@ -45,7 +41,7 @@ def inventory_problem(dataset_dir: Path, inventory: object, full: bool) -> str |
             missing.append(relative)
         elif not isinstance(record, list) or len(record) != 2 or path.stat().st_size != record[0]:
             changed.append(relative)
-        elif full and _sha256(path) != record[1]:
+        elif full and file_sha256(path) != record[1]:
             changed.append(relative)
     problems = []
     if missing:
