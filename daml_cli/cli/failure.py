@@ -18,6 +18,9 @@ import typer
 from daml_cli.errors import DamlError
 
 
+SECONDARY_EXIT_DELAY_S = 2.0
+
+
 def is_main_process() -> bool:
     """False on every process but rank 0 of a `torchrun` launch."""
     return os.environ.get("RANK", "0") in ("", "0")
@@ -28,6 +31,11 @@ def fail(message: str, exit_code: int) -> None:
 
     if is_main_process():
         typer.echo(f"error: {plain(message)}", err=True)
+    else:
+        # torchrun stops every process once one exits: give rank 0 time to print the one message first
+        import time
+
+        time.sleep(SECONDARY_EXIT_DELAY_S)
     sys.exit(exit_code)
 
 

@@ -57,8 +57,9 @@ def _remove_failed_start(run: RunDir, created_root: bool) -> None:
     """Undo a fresh run that never wrote a checkpoint: its config, log and (empty) folders."""
     if run.last.exists() or run.best.exists():
         return
-    for path in (run.config, run.metrics):
+    for path in (run.config, run.metrics, run.metrics.with_suffix(".csv"), run.root / "curves.png"):
         path.unlink(missing_ok=True)
+    shutil.rmtree(run.root / "tensorboard", ignore_errors=True)
     if run.checkpoints.is_dir() and not any(p for p in run.checkpoints.iterdir() if not p.name.startswith(".")):
         shutil.rmtree(run.checkpoints, ignore_errors=True)
     (run.root / LOCK_NAME).unlink(missing_ok=True)
