@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from daml_cli.config.flat import flatten
 from daml_cli.config.validate import to_dict
 from daml_cli.errors import ConfigError
 
@@ -14,19 +15,9 @@ RESUMABLE_KEYS = frozenset({
 })
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def check_resume_changes(saved: Any, requested: Any, run_dir: object) -> None:
     """A ConfigError naming the first setting outside `RESUMABLE_KEYS` that differs from the saved run's."""
-    old, new = _flatten(to_dict(saved)), _flatten(to_dict(requested))
+    old, new = flatten(to_dict(saved)), flatten(to_dict(requested))
     changed = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key) and key not in RESUMABLE_KEYS)
     if changed:
         key = changed[0]
