@@ -241,7 +241,7 @@ def add_to_index(
     if not Path(path).is_file():
         raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
     with exclusive_lock(index_lock_path(path), f"index {path}"):
-        return _add_locked(Path(path), embeddings, paths, labels, checkpoint_sha256, root)
+        return _add_locked(Path(path), embeddings, paths, labels, checkpoint_sha256, root, class_names)
 
 
 def _check_new_paths(path: Path, existing: Sequence[str], new_paths: Sequence[str]) -> None:
@@ -264,6 +264,7 @@ def _add_locked(
     labels: Sequence[int] | np.ndarray | None,
     checkpoint_sha256: str | None,
     root: str | None,
+    class_names: dict[str, str] | None,
 ) -> IndexMetadata:
     index, metadata = load_index(path, expected_checkpoint_sha256=checkpoint_sha256)
     vectors = as_embedding_matrix(embeddings, "new embeddings")
