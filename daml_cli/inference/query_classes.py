@@ -8,11 +8,11 @@ the gallery came from (a prepared split), or when the user gives it in a ``--que
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import MANIFEST_NAME, read_manifest
 from daml_cli.errors import DataError
 from daml_cli.index.metadata import IndexMetadata
@@ -32,11 +32,7 @@ def resolved(path: Path | str) -> Path:
 def file_digest(path: Path | str) -> str | None:
     """SHA-256 of a file's bytes (None when it cannot be read)."""
     try:
-        digest = hashlib.sha256()
-        with Path(path).open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

@@ -33,3 +33,4 @@ def test_help_imports_neither_torch_nor_the_asgi_stack() -> None:
     assert out == "[]"
     done = subprocess.run([sys.executable, "-m", "daml_cli", "serve", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--max-upload-mb" in done.stdout and "127.0.0.1" in done.stdout
+    assert "-k, --top-k K" in done.stdout and "--k " not in done.stdout  # the shared option vocabulary; old --k hidden
