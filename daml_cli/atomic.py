@@ -24,6 +24,9 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     The temporary name keeps `final`'s suffix so libraries that dispatch on it (numpy, FAISS) still work.
     """
     final = Path(final)
+    from daml_cli.safety.outputs import refuse_special
+
+    refuse_special(final)  # never rename a file over a device or FIFO (as root: /dev/null)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
     os.close(fd)

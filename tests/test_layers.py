@@ -36,6 +36,7 @@ LAYER = {
     "config": 2,
     "errors": 1,
     "atomic": 1,
+    "safety": 1,  # regular-file, output-path, lock and terminal checks: used from every layer, needs only errors
     "__init__": 0,
 }
 

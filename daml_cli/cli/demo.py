@@ -15,12 +15,13 @@ def demo(
     from daml_cli.cli.progress import RichTrainReporter, console, results
     from daml_cli.cli.tables import metrics_table
     from daml_cli.demo import run_demo
+    from daml_cli.safety.terminal import for_rich
 
     outcome = run_demo(workdir, device, RichTrainReporter())
     results.print(metrics_table(outcome.metrics, title="test digits 5-9 (never seen in training)"))
     for query in outcome.retrieval.queries:
         hits = ", ".join(f"{hit.label}" + ("" if query.is_correct(hit) is None else ("✓" if query.is_correct(hit) else "✗")) for hit in query.hits)
-        results.print(f"retrieve {query.query_path} (label {query.query_label}): top-5 labels {hits}")
+        results.print(f"retrieve {for_rich(query.query_path)} (label {query.query_label}): top-5 labels {hits}")
     timings = ", ".join(f"{name} {value:.1f} s" for name, value in outcome.seconds.items())
     console.print(f"timings: {timings}")
-    console.print(f"run folder: {outcome.run_dir}; retrieval page: {outcome.html}")
+    console.print(f"run folder: {for_rich(outcome.run_dir)}; retrieval page: {for_rich(outcome.html)}")

@@ -25,6 +25,8 @@ def embed(
         summary = embed_to_file(
             run, out, data_root, split, dataset, index, device, on_batch=bar.advance, on_total=bar.total
         )
-    console.print(f"wrote {summary.count} embeddings of dimension {summary.dimension} to {summary.out}")
+    from daml_cli.safety.terminal import for_rich
+
+    console.print(f"wrote {summary.count} embeddings of dimension {summary.dimension} to {for_rich(summary.out)}")
     if summary.index is not None:
-        console.print(f"wrote index {summary.index} (+ {summary.index.name}.json)")
+        console.print(f"wrote index {for_rich(summary.index)} (+ {for_rich(summary.index.name)}.json)")

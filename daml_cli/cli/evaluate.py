@@ -20,6 +20,15 @@ def parse_int_list(text: str, option: str) -> list[int]:
     return values
 
 
+def _checkpoint_of(run: Optional[Path]) -> list[Path]:
+    """The checkpoint file `run` names, when it names one (for the output checks)."""
+    if run is None:
+        return []
+    from daml_cli.models.checkpoint import resolve_checkpoint
+
+    return [resolve_checkpoint(run)]
+
+
 def evaluate(
     run: Optional[Path] = typer.Argument(None, metavar="[RUN]", help="Run folder or checkpoint to embed the split with."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", metavar="PATH", help="Folder holding prepared datasets."),
@@ -31,7 +40,7 @@ def evaluate(
     metrics: str = typer.Option("recall,nmi,f1,map@r,r_precision", "--metrics", metavar="NAME,...", help="Metrics to compute."),
     json_out: Optional[str] = typer.Option(None, "--json", metavar="PATH", help="Also write the metrics as a flat JSON object to PATH (`-`: print it)."),
     device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, "--seed", metavar="N", help="k-means seed."),
+    seed: int = typer.Option(0, "--seed", min=0, metavar="N", help="k-means seed."),
     index: Optional[Path] = typer.Option(
         None, "--index", metavar="PATH", help="Gallery index built from these embeddings: compare its neighbours with exact k-NN "
         "(ann_recall@k) and report Recall@K through it (index_recall@K)."
@@ -45,6 +54,10 @@ def evaluate(
 
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
+    if json_out is not None and json_out != STDOUT:
+        from daml_cli.safety.outputs import check_output_file
+
+        check_output_file(Path(json_out), "--json", reads=[embeddings, *_checkpoint_of(run)])
     spelled, k = ("--k", old_k) if old_k is not None else ("--recall-at", recall_at)
     ks = parse_int_list(k, spelled) if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
@@ -53,14 +66,16 @@ def evaluate(
             run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
             metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total, index=index,
         )
+    from daml_cli.safety.terminal import for_rich
+
     if json_out != STDOUT:  # with `--json -` stdout holds the JSON alone
-        results.print(metrics_table(outcome.result.metrics, title=outcome.title))
+        results.print(metrics_table(outcome.result.metrics, title=for_rich(outcome.title)))
         if outcome.index_metrics:
-            results.print(metrics_table(outcome.index_metrics, title=f"{index.name} vs exact search"))
+            results.print(metrics_table(outcome.index_metrics, title=for_rich(f"{index.name} vs exact search")))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))
     if json_out is not None:
         written = emit_json(json_out, outcome.flat_metrics())
         if written is not None:
-            console.print(f"wrote {written}", highlight=False, soft_wrap=True)
+            console.print(f"wrote {for_rich(written)}", highlight=False, soft_wrap=True)

@@ -29,10 +29,12 @@ def export(
         run, out, export_format.lower(), batch_dynamic=batch_dynamic, batch_size=batch_size, verify=verify,
         verify_images=images or [], opset=opset, exporter=exporter,
     )
+    from daml_cli.safety.terminal import for_rich
+
     batch = "any batch size" if summary.batch is None else f"batch size {summary.batch} only"
     opset_text = f", opset {summary.opset}" if summary.opset is not None else ""
-    results.print(f"wrote {summary.format} model {summary.out} ({summary.exporter}{opset_text}, {batch}, "
-                  f"{summary.embedding_dim}-d embeddings) and {summary.sidecar}", highlight=False, soft_wrap=True)
+    results.print(f"wrote {summary.format} model {for_rich(summary.out)} ({summary.exporter}{opset_text}, {batch}, "
+                  f"{summary.embedding_dim}-d embeddings) and {for_rich(summary.sidecar)}", highlight=False, soft_wrap=True)
     if summary.verification is not None:
         check = summary.verification
         inputs = f"{check.random_images} random" + (f" + {check.real_images} real" if check.real_images else "")

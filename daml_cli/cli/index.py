@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
+from daml_cli.safety.terminal import plain
+
 if TYPE_CHECKING:
     from daml_cli.index.metadata import IndexMetadata
 
@@ -42,11 +44,15 @@ def build(
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.index.params import check_index_type, parse_param_options
 
+    from daml_cli.safety.outputs import check_output_file
+
     check_index_type(index_type)
     params = parse_param_options([*param, *old_param])
     root = image_root if image_root is not None else old_root
+    check_output_file(out, "--out", reads=[embeddings])
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=[embeddings])
     metadata = build_index_file(read_embeddings(embeddings), out, index_type, params, root)
-    typer.echo(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}")
+    typer.echo(plain(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}"))
 
 
 @index_app.command("add")
@@ -64,7 +70,7 @@ def add(
         index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root,
         class_names=class_names_of(emb),
     )
-    typer.echo(f"added {emb.count} vectors to {index_path} ({_describe(metadata)})")
+    typer.echo(plain(f"added {emb.count} vectors to {index_path} ({_describe(metadata)})"))
 
 
 @index_app.command("info")
@@ -74,9 +80,9 @@ def info(index_path: Path = typer.Argument(..., metavar="INDEX", help="Index to 
 
     _, metadata = load_index(index_path)
     labels = "unlabelled" if metadata.labels is None else f"{len(set(metadata.labels))} classes"
-    typer.echo(f"{index_path}: {_describe(metadata)}, {labels}")
-    typer.echo(f"  root: {metadata.root or '-'}")
-    typer.echo(f"  checkpoint: {metadata.checkpoint or '-'} (sha256 {metadata.checkpoint_sha256 or '-'})")
+    typer.echo(plain(f"{index_path}: {_describe(metadata)}, {labels}"))
+    typer.echo(plain(f"  root: {metadata.root or '-'}"))
+    typer.echo(plain(f"  checkpoint: {metadata.checkpoint or '-'} (sha256 {metadata.checkpoint_sha256 or '-'})"))
     typer.echo(f"  created {metadata.created} by daml {metadata.daml_version}")
 
 

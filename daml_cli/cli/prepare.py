@@ -25,13 +25,14 @@ def prepare(
     train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
     test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
     test_fraction: float = typer.Option(0.5, help="folder --source: share of classes sent to test."),
-    seed: int = typer.Option(0, help="Seed of every random choice (class split, validation classes)."),
+    seed: int = typer.Option(0, min=0, help="Seed of every random choice (class split, validation classes)."),
     archive: Optional[List[Path]] = typer.Option(None, help="Local archive to use instead of downloading (repeatable)."),
     skip_checksum: bool = typer.Option(False, "--skip-checksum", help="Do not verify archive checksums."),
     force: bool = typer.Option(False, "--force", help="Redo the dataset even if ROOT/NAME exists."),
     val_classes: float = typer.Option(0.0, help="Training classes moved to split 'val': a fraction (<1) or a count."),
     check_images: bool = typer.Option(False, "--check-images", help="Decode every image; report unreadable ones."),
-    resize: Optional[int] = typer.Option(None, help="Also write a copy whose shorter side is N pixels."),
+    resize: Optional[int] = typer.Option(None, min=1, max=4096, help="Also write a copy whose shorter side is N pixels."),
+    verify: bool = typer.Option(False, "--verify", help="When ROOT/NAME exists, re-hash every image instead of checking sizes."),
 ) -> None:
     """Prepare a dataset: images plus manifest.csv in ROOT/NAME."""
     from daml_cli.errors import ConfigError
@@ -61,18 +62,26 @@ def prepare(
         val_classes=val_classes,
         check_images=check_images,
         resize=resize,
+        verify=verify,
         progress=byte_progress if sys.stderr.isatty() else silent_progress,  # bars only for a person watching
     )
     report = prepare_dataset(name, root, options)
+    from daml_cli.safety.terminal import for_rich
+
     console = Console()
-    table = Table(title=f"{name}: {report.dataset_dir}")
+    table = Table(title=f"{for_rich(name)}: {for_rich(report.dataset_dir)}")
     table.add_column("split")
     table.add_column("images", justify="right")
     table.add_column("classes", justify="right")
     for split, count in report.images.items():
         table.add_row(split, f"{count:,}", f"{report.classes.get(split, 0):,}")
     console.print(table)
+    where = for_rich(report.dataset_dir)
     if report.skipped:
-        console.print(f"already prepared and verified: {report.dataset_dir} (use --force to redo it)")
+        checked = "every image re-hashed" if verify else "every image present with its size; --verify re-hashes them"
+        console.print(f"already prepared and verified ({checked}): {where} (use --force to redo it)")
     else:
-        console.print(f"prepared {report.dataset_dir}")
+        console.print(f"prepared {where}")
+    if report.skipped_files:
+        console.print(f"skipped {report.skipped_files:,} symbolic link(s) leaving the source or special file(s) "
+                      "(FIFOs, devices); they were not read")

@@ -136,6 +136,11 @@ class RichTrainReporter:
         if self.owns_display:
             self.progress.stop()
 
+    def abort(self) -> None:
+        """Stop and clear the bar, so the error that follows is the only line left."""
+        self.progress.live.transient = True
+        self.progress.stop()
+
 
 class LazyBar:
     """A progress bar that appears only once the work's size is known, so early errors print alone."""
@@ -157,8 +162,10 @@ class LazyBar:
     def __enter__(self) -> LazyBar:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self.progress is not None:
+            if exc_type is not None:  # clear the bar: the error line is all that should remain
+                self.progress.live.transient = True
             self.progress.stop()
 
 

@@ -43,50 +43,58 @@ def retrieve(
     """
     from daml_cli.cli.outputs import STDOUT, emit_json
     from daml_cli.cli.progress import console
+    from daml_cli.index.metadata import sidecar_path
+    from daml_cli.safety.terminal import for_rich
     from daml_cli.inference.retrieval import retrieve as run_retrieval
+    from daml_cli.safety.outputs import check_output_file
 
+    json_file = None if json_out in (None, STDOUT) else Path(json_out)
+    for option, target in (("--html", html), ("--grid", grid), ("--json", json_file)):
+        if target is not None:
+            check_output_file(target, option, reads=[index, sidecar_path(index), *queries])
     k = old_k if old_k is not None else top_k
     run = run_retrieval(queries, index, k, device, labels_file=query_labels, exclude_self=not keep_self,
                         checkpoint=checkpoint)
     for result in run.queries:
         if result.excluded:
-            console.print(f"{result.query_path} is itself in the gallery: left out of its own results "
+            console.print(f"{for_rich(result.query_path)} is itself in the gallery: left out of its own results "
                           "(--keep-self keeps it)", highlight=False, soft_wrap=True)
     if html is not None:
         from daml_cli.report.html import write_retrieval_html
 
         write_retrieval_html(html, run.queries)
-        console.print(f"wrote {html}", highlight=False, soft_wrap=True)
+        console.print(f"wrote {for_rich(html)}", highlight=False, soft_wrap=True)
     if grid is not None:
         from daml_cli.report.grid import write_retrieval_grid
 
         write_retrieval_grid(grid, run.queries)
-        console.print(f"wrote {grid}", highlight=False, soft_wrap=True)
+        console.print(f"wrote {for_rich(grid)}", highlight=False, soft_wrap=True)
     if json_out is not None:
         from daml_cli.report.results import results_as_records
 
         written = emit_json(json_out, results_as_records(run.queries))
         if written is not None:
-            console.print(f"wrote {written}", highlight=False, soft_wrap=True)
+            console.print(f"wrote {for_rich(written)}", highlight=False, soft_wrap=True)
         if json_out == STDOUT:
             return
     _print_tables(run.queries)
 
 
 def _print_tables(results: list[QueryResult]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from daml_cli.safety.terminal import for_rich
 
     from daml_cli.cli.progress import results as out
     from daml_cli.report.results import class_text
 
     marks = {True: "[green]✓[/]", False: "[red]✗[/]", None: ""}
     for result in results:
-        known = f" ({escape(result.query_text)})" if result.query_text else " (class unknown: hits not marked)"
-        table = Table(title=f"query {escape(result.query_path)}{known}")
+        known = f" ({for_rich(result.query_text)})" if result.query_text else " (class unknown: hits not marked)"
+        table = Table(title=f"query {for_rich(result.query_path)}{known}")
         for column in ("rank", "score", "", "class", "path"):
             table.add_column(column, justify="right" if column in ("rank", "score") else "left")
         for hit in result.hits:
             table.add_row(str(hit.rank), f"{hit.score:.4f}", marks[result.is_correct(hit)],
-                          escape(class_text(hit.label, hit.class_name)), escape(hit.path))
+                          for_rich(class_text(hit.label, hit.class_name)), for_rich(hit.path))
         out.print(table)

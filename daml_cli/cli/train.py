@@ -46,8 +46,10 @@ def train(
     result = run_training(config, out or default_run_dir(source), resume=resume, preset=source, reporter=RichTrainReporter())
     if not result.is_main:
         return
+    from daml_cli.safety.terminal import for_rich, plain
+
     span = f" (steps {result.first_step} -> {result.steps})" if result.first_step else ""
-    console.print(f"trained {result.new_steps} steps{span} in {result.seconds:.1f} s -> {result.run_dir}")
+    console.print(f"trained {result.new_steps} steps{span} in {result.seconds:.1f} s -> {for_rich(result.run_dir)}")
     if result.last_validation:
         console.print(f"validation: {format_terms(result.last_validation)}")
-    typer.echo(str(result.run_dir))
+    typer.echo(plain(result.run_dir))

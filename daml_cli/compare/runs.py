@@ -23,6 +23,7 @@ from typing import Any
 
 from daml_cli.atomic import atomic_write_text
 from daml_cli.compare.plan import RunSpec
+from daml_cli.config.flat import flatten
 from daml_cli.config.loading import read_yaml
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, to_dict
@@ -33,17 +34,6 @@ from daml_cli.train.run_dir import RunDir
 RESULT_FILE = "result.json"
 IGNORED_KEYS = frozenset({"data.root", "data.workers"})
 TEST_METRICS = ["recall", "nmi", "f1", "map@r", "r_precision"]
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"train": {"iterations": 20}} -> {"train.iterations": 20}."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def check_same_config(

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from daml_cli.config.ranges import check_ranges
 from daml_cli.config.daml_layout import unset_layout_keys
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, field_annotation, to_dict
@@ -107,7 +108,9 @@ def load_config(
         apply_override(data, key, value)
     for key, value in unset_layout_keys(data):
         apply_override(data, key, value)
-    return build(RunConfig, data)
+    config = build(RunConfig, data)
+    check_ranges(config)
+    return config
 
 
 def dump_config(config: RunConfig, preset: str | None = None) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from daml_cli.errors import DataError
+from daml_cli.safety.files import require_regular_file
 
 # Extensions accepted wherever a user's folders are scanned: prepare, retrieve and export (compared lower-case).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -49,6 +50,7 @@ def load_rgb(path: Path | str) -> Image.Image:
     The pixels are fully decoded here, so a truncated or corrupt file fails now rather than mid-training.
     """
     path = Path(path)
+    require_regular_file(path, "image")  # a FIFO or device would block or stream without end
     try:
         with Image.open(path) as image:
             image.load()
@@ -76,6 +78,7 @@ def load_rgb_tensor(path: Path | str) -> "torch.Tensor":
     import torch
 
     path = Path(path)
+    require_regular_file(path, "image")
     if path.suffix.lower() in _FAST_DECODE_SUFFIXES:
         from torchvision.io import ImageReadMode, decode_image, read_file
 

@@ -128,6 +128,16 @@ def find_manifest(dataset_dir: Path | str) -> Path:
     return path
 
 
+def _check_row_path(manifest: Path, line_number: int, relative: str) -> None:
+    """A manifest path must stay inside the dataset folder: relative, without '..', not empty."""
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or relative.startswith(("/", "\\")) or ".." in parts or (len(relative) > 1 and relative[1] == ":"):
+        raise DataError(
+            f"{manifest}:{line_number}: path '{relative}' leaves the dataset folder",
+            "manifest paths must be relative to the dataset folder; prepare the dataset again",
+        )
+
+
 def read_manifest(dataset_dir: Path | str) -> Manifest:
     """Read and validate ``dataset_dir/manifest.csv``."""
     path = find_manifest(dataset_dir)
@@ -142,9 +152,17 @@ def read_manifest(dataset_dir: Path | str) -> Manifest:
                 )
             extra_columns = tuple(header[4:])
             rows = []
+            first_line: dict[str, int] = {}
             for line_number, fields in enumerate(reader, start=2):
                 if len(fields) != len(header):
                     raise DataError(f"{path}:{line_number} has {len(fields)} fields, expected {len(header)}")
+                _check_row_path(path, line_number, fields[0])
+                if fields[0] in first_line:
+                    raise DataError(
+                        f"{path}:{line_number} repeats the image {fields[0]} of line {first_line[fields[0]]}",
+                        "each image may appear once (duplicates inflate Recall@K); prepare the dataset again",
+                    )
+                first_line[fields[0]] = line_number
                 try:
                     label = int(fields[1])
                 except ValueError:

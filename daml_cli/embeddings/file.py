@@ -126,9 +126,17 @@ def read_embeddings(path: Path | str) -> EmbeddingsFile:
         checkpoint=strings["checkpoint"],
         checkpoint_sha256=strings["checkpoint_sha256"],
         root=strings["root"],
-        preprocessing=_json_object(arrays, "preprocessing_json", path),
+        preprocessing=_preprocessing(arrays, path),
         extra=_json_object(arrays, "extra_json", path),
     )
+
+
+def _preprocessing(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
+    """The recorded preprocessing, held to the same types and ranges as the config's data settings."""
+    from daml_cli.config.ranges import check_preprocessing
+
+    value = _json_object(arrays, "preprocessing_json", path)
+    return check_preprocessing(value, str(path), DataError, complete=False) if value else {}
 
 
 def _scalar_string(arrays: dict[str, np.ndarray], key: str, path: Path) -> str | None:

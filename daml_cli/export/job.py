@@ -28,6 +28,8 @@ from daml_cli.export.verify import (
     verify_export,
 )
 from daml_cli.inference.loading import load_model
+from daml_cli.safety.outputs import check_output_file
+from daml_cli.models.checkpoint import resolve_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 TRACE_BATCH = 2  # a dynamic axis needs a trace batch of at least 2 (sizes 0 and 1 get specialised)
@@ -62,6 +64,16 @@ def check_request(out: Path, export_format: str, exporter: str, batch_dynamic: b
         raise ConfigError(f"{out} is a folder", "pass the file to write, e.g. --out model.onnx")
 
 
+def check_opset(opset: int) -> None:
+    """The opset must be one the installed `onnx` package knows (a higher one fails deep inside the exporter)."""
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise ConfigError(f"--opset {opset} is newer than the installed onnx supports ({newest})",
+                          f"choose an opset from 7 to {newest}")
+
+
 def export_model(
     run_or_checkpoint: Path | str,
     out: Path | str,
@@ -84,8 +96,12 @@ def export_model(
     """
     out = Path(out)
     check_request(out, export_format, exporter, batch_dynamic, batch_size, opset)
+    checkpoint = resolve_checkpoint(run_or_checkpoint)
+    check_output_file(out, "--out", reads=[checkpoint, *verify_images])
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=[checkpoint, *verify_images])
     if export_format == "onnx":
         onnx_export.require_modules(onnx_export.required_packages(exporter, verify), "ONNX export")
+        check_opset(opset)
     images = collect_images(verify_images) if verify else []
     loaded = load_model(run_or_checkpoint, "cpu")
     model = loaded.model

@@ -39,5 +39,9 @@ def build_index_file(
         preprocessing=emb.preprocessing,
         class_names=class_names_of(emb),
     )
-    save_index(index, metadata, out)
+    from daml_cli.safety.locks import exclusive_lock
+    from daml_cli.index.store import index_lock_path
+
+    with exclusive_lock(index_lock_path(out), f"index {out}"):
+        save_index(index, metadata, out)
     return metadata

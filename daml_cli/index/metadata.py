@@ -108,6 +108,10 @@ class IndexMetadata:
             fail("checkpoint_sha256 must be 64 lowercase hex digits or null")
         if not isinstance(self.preprocessing, dict):
             fail("preprocessing must be an object")
+        if self.preprocessing:
+            from daml_cli.config.ranges import check_preprocessing
+
+            self.preprocessing = check_preprocessing(self.preprocessing, source, IndexFileError, complete=False)
         if self.class_names is not None and not (
             isinstance(self.class_names, dict)
             and all(isinstance(k, str) and k.lstrip("-").isdigit() and isinstance(v, str) for k, v in self.class_names.items())

@@ -212,6 +212,12 @@ def _flat_to_gpus(faiss: Any, index: Any) -> Any:
         return index
 
 
+def index_lock_path(path: Path | str) -> Path:
+    """The lock file beside an index (``gallery.faiss.lock``), held by every command that writes it."""
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
 def add_to_index(
     path: Path | str,
     embeddings: np.ndarray,
@@ -226,8 +232,40 @@ def add_to_index(
     `class_names` (label -> name, as in the sidecar) are merged into the sidecar's.
 
     The new vectors get ids count..count+N-1. Refused when the dimension differs, when the checkpoint hash
-    or root is known on both sides and differs, or when one side is labelled and the other is not.
+    or root is known on both sides and differs, when one side is labelled and the other is not, or when a
+    new path is already in the index (adding a file twice would double every result). The index is locked
+    for the whole read-modify-write, so two concurrent adds cannot lose one.
     """
+    from daml_cli.safety.locks import exclusive_lock
+
+    if not Path(path).is_file():
+        raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
+    with exclusive_lock(index_lock_path(path), f"index {path}"):
+        return _add_locked(Path(path), embeddings, paths, labels, checkpoint_sha256, root, class_names)
+
+
+def _check_new_paths(path: Path, existing: Sequence[str], new_paths: Sequence[str]) -> None:
+    known = set(existing)
+    repeated = [p for p in new_paths if p in known]
+    if repeated:
+        raise DataError(
+            f"{len(repeated):,} of the {len(new_paths):,} new images are already in index {path} (e.g. {repeated[0]})",
+            "this embeddings file (or part of it) was added before; add only new images, or build a new index",
+        )
+    if len(set(new_paths)) != len(new_paths):
+        twice = next(p for i, p in enumerate(new_paths) if p in new_paths[:i])
+        raise DataError(f"the new embeddings list {twice} more than once", "re-create them with `daml embed`")
+
+
+def _add_locked(
+    path: Path,
+    embeddings: np.ndarray,
+    paths: Sequence[str],
+    labels: Sequence[int] | np.ndarray | None,
+    checkpoint_sha256: str | None,
+    root: str | None,
+    class_names: dict[str, str] | None,
+) -> IndexMetadata:
     index, metadata = load_index(path, expected_checkpoint_sha256=checkpoint_sha256)
     vectors = as_embedding_matrix(embeddings, "new embeddings")
     if vectors.shape[1] != metadata.dimension:
@@ -245,6 +283,7 @@ def add_to_index(
             f"new paths are relative to {root} but the index's are relative to {metadata.root}",
             "embed the images with the same --root, or build a new index",
         )
+    _check_new_paths(path, metadata.paths, new_paths)
     index.add(vectors)
     metadata.count = int(index.ntotal)
     metadata.paths = metadata.paths + new_paths

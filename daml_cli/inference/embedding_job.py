@@ -10,6 +10,8 @@ from daml_cli.embeddings.file import EmbeddingsFile, write_embeddings
 from daml_cli.index.build import build_index_file
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.split_embedding import embed_split
+from daml_cli.safety.outputs import check_output_file
+from daml_cli.models.checkpoint import resolve_checkpoint
 
 
 @dataclass
@@ -19,6 +21,20 @@ class EmbedSummary:
     dimension: int
     index: Path | None
     checkpoint: Path
+
+
+def check_outputs(run: Path, out: Path, index: Path | None) -> None:
+    """Refuse, before embedding anything, outputs that would overwrite the checkpoint or each other."""
+    from daml_cli.index.metadata import sidecar_path
+    from daml_cli.errors import ConfigError
+
+    checkpoint = resolve_checkpoint(run)
+    check_output_file(out, "--out", reads=[checkpoint])
+    if index is not None:
+        check_output_file(index, "--index", reads=[checkpoint, out])
+        check_output_file(sidecar_path(index), "--index's sidecar", reads=[checkpoint, out])
+        if Path(index).resolve() == Path(out).resolve():
+            raise ConfigError("--index and --out name the same file", "write them to two files")
 
 
 def embed_to_file(
@@ -33,6 +49,7 @@ def embed_to_file(
     on_total: Callable[[int], None] | None = None,
 ) -> EmbedSummary:
     """Embed `split` with the model in `run`, write `out` (and `index` with its metadata when given)."""
+    check_outputs(run, out, index)
     loaded = load_model(run, device)
     embedded = embed_split(loaded, data_root, split, dataset, on_batch=on_batch, on_total=on_total)
     extra: dict[str, object] = {}

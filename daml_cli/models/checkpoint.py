@@ -113,6 +113,9 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}", "use another checkpoint or retrain")
+    from daml_cli.config.ranges import check_preprocessing  # the same types and ranges as the config's data settings
+
+    payload["preprocessing"] = check_preprocessing(payload["preprocessing"], f"checkpoint {path}", CheckpointError)
     return Checkpoint.from_payload(payload)
 
 

@@ -17,6 +17,7 @@ import torch
 from daml_cli import __version__
 from daml_cli.atomic import atomic_write_text
 from daml_cli.config.loading import dump_config
+from daml_cli.config.ranges import check_ranges
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
@@ -40,6 +41,7 @@ from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
 from daml_cli.train.run_dir import RunDir
+from daml_cli.train.run_guard import guarded_run
 from daml_cli.train.schedule import check_schedule, lr_factor
 
 
@@ -312,8 +314,13 @@ class Trainer:
                 if (eval_every and self.step % eval_every == 0) or self.step == total:
                     self.evaluate_and_checkpoint(log)
                 self._stop_if_signalled()
-        finally:
+        except BaseException:
+            abort = getattr(self.reporter, "abort", None)  # optional: clear the display before the error
+            (abort if callable(abort) else self.reporter.finish)()
+            raise
+        else:
             self.reporter.finish()
+        finally:
             log.close()
         return TrainResult(
             run_dir=self.run_dir.root,
@@ -329,20 +336,22 @@ class Trainer:
 def train(
     config: RunConfig, run_dir: Path, resume: bool = False, preset: str | None = None, reporter: TrainReporter | None = None
 ) -> TrainResult:
-    """Train a model into `run_dir` (new, or continued from its last.pt with `resume`)."""
+    """Train a model into `run_dir` (new, or continued from its last.pt with `resume`).
+
+    Settings are range-checked and the folder is checked and locked before any work; a fresh run that fails
+    before its first checkpoint leaves no run folder behind (see `run_guard`).
+    """
+    check_ranges(config)
     run = RunDir(Path(run_dir))
-    if resume:
-        run.check_resumable()
-    else:
-        run.check_fresh()
-    trainer = Trainer(config, run.root, reporter)
-    if trainer.dist.is_main:
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
-    trainer.dist.barrier()
-    if resume:
-        trainer.restore(run.last)
-    elif config.train.init:
-        config = trainer.start_from(config.train.init)
-    if trainer.dist.is_main:
-        atomic_write_text(run.config, dump_config(config, preset))
-    return trainer.run()
+    with guarded_run(run, resume, config):
+        trainer = Trainer(config, run.root, reporter)
+        if trainer.dist.is_main:
+            run.checkpoints.mkdir(parents=True, exist_ok=True)
+        trainer.dist.barrier()
+        if resume:
+            trainer.restore(run.last)
+        elif config.train.init:
+            config = trainer.start_from(config.train.init)
+        if trainer.dist.is_main:
+            atomic_write_text(run.config, dump_config(config, preset))
+        return trainer.run()

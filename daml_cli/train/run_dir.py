@@ -33,7 +33,9 @@ class RunDir:
         return self.root / "metrics.jsonl"
 
     def has_run(self) -> bool:
-        return self.config.exists() or self.last.exists() or self.best.exists()
+        """True once a checkpoint exists; a config.yaml alone is a start that failed (or was killed) before
+        its first checkpoint, and a new run may replace it (a live one is protected by the run lock)."""
+        return self.last.exists() or self.best.exists()
 
     def check_fresh(self) -> None:
         """A new run may not reuse a folder that already holds a run (its checkpoints would be lost)."""

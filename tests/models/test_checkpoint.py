@@ -10,7 +10,7 @@ import torch
 from daml_cli.errors import CheckpointError
 from daml_cli.models.checkpoint import Checkpoint, fit_state, load_checkpoint, resolve_checkpoint, save_checkpoint
 
-CHECKPOINT = Checkpoint(config={}, preprocessing={}, step=3, model={"w": torch.ones(2)})
+CHECKPOINT = Checkpoint(config={}, preprocessing={"resize": 36, "crop": 32, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}, step=3, model={"w": torch.ones(2)})
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -74,11 +74,14 @@ def test_resolve_prefers_best_then_last(tmp_path: Path) -> None:
         resolve_checkpoint(tmp_path / "missing")
 
 
+PRE = {"resize": 36, "crop": 32, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}  # valid: checked on load
+
+
 def test_every_field_survives_the_disk_and_the_file_is_plain_data(tmp_path: Path) -> None:
     path = tmp_path / "c.pt"
     written = Checkpoint(
         config={"seed": 7},
-        preprocessing={"size": 32},
+        preprocessing=PRE,
         step=11,
         model={"w": torch.arange(3.0)},
         objective={"generator": {"b": torch.zeros(1)}},
@@ -91,7 +94,7 @@ def test_every_field_survives_the_disk_and_the_file_is_plain_data(tmp_path: Path
     assert raw["format"] == "daml-checkpoint" and raw["version"] == 1 and raw["step"] == 11
     loaded = load_checkpoint(path)
     assert (loaded.config, loaded.preprocessing, loaded.step, loaded.best, loaded.daml_version) == (
-        {"seed": 7}, {"size": 32}, 11, {"metric": "recall@1", "value": 0.5}, "1.2.3"
+        {"seed": 7}, PRE, 11, {"metric": "recall@1", "value": 0.5}, "1.2.3"
     )
     assert torch.equal(loaded.model["w"], torch.tensor([0.0, 1.0, 2.0]))
     assert torch.equal(loaded.objective["generator"]["b"], torch.zeros(1))

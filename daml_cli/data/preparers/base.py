@@ -32,6 +32,7 @@ class PrepareOptions:
     check_images: bool = False  # decode every image, report unreadable ones by path
     resize: int | None = None  # write a copy whose shorter side is this many pixels
     download_dir: Path | None = None  # where downloads are cached (default ROOT/downloads)
+    verify: bool = False  # a second prepare re-hashes every file instead of checking sizes only
     progress: ByteProgress = silent_progress  # how downloads, checksums and extraction report bytes (the CLI's bars)
 
 
@@ -60,3 +61,4 @@ class PrepareReport:
     images: dict[str, int]
     classes: dict[str, int]
     skipped: bool = False
+    skipped_files: int = 0  # links leaving the source and special files (FIFOs, devices) left out

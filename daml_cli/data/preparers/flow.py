@@ -22,6 +22,7 @@ from daml_cli.data.preparers.marker import check_marker, write_marker
 from daml_cli.data.preparers.resize import write_resized_copy
 from daml_cli.data.validation import carve_validation
 from daml_cli.errors import DataError
+from daml_cli.safety.outputs import check_writable_folder
 
 
 def get_preparer(name: str) -> Preparer:
@@ -49,7 +50,9 @@ def prepare_settings(preparer: Preparer, options: PrepareOptions) -> dict:
     return json.loads(json.dumps(settings, default=str))  # normalise (tuples, paths) as the marker stores them
 
 
-def _existing_dataset(dataset_dir: Path, preparer: Preparer, settings: dict, force: bool) -> PrepareReport | None:
+def _existing_dataset(
+    dataset_dir: Path, preparer: Preparer, settings: dict, force: bool, verify: bool = False
+) -> PrepareReport | None:
     """A skipped report when `dataset_dir` already holds this exact dataset; raise when it must not be touched."""
     if not dataset_dir.exists():
         return None
@@ -59,7 +62,7 @@ def _existing_dataset(dataset_dir: Path, preparer: Preparer, settings: dict, for
         raise DataError(f"{dataset_dir} exists and is not a folder", "remove it or choose another ROOT")
     if not any(dataset_dir.iterdir()):
         return None  # an empty folder holds nothing to lose
-    check = check_marker(dataset_dir, preparer.name, settings)
+    check = check_marker(dataset_dir, preparer.name, settings, full=verify)
     if check.matches and not force:
         images, classes = (check.marker or {}).get("images", {}), (check.marker or {}).get("classes", {})
         order = split_order(images)
@@ -83,7 +86,8 @@ def prepare_dataset(
     preparer = preparer if preparer is not None else get_preparer(name)
     dataset_dir = Path(root).expanduser() / name
     settings = prepare_settings(preparer, options)
-    skipped = _existing_dataset(dataset_dir, preparer, settings, options.force)
+    check_writable_folder(Path(root).expanduser(), "ROOT")
+    skipped = _existing_dataset(dataset_dir, preparer, settings, options.force, options.verify)
     if skipped is not None:
         return skipped
     with atomic_directory(dataset_dir) as staging:
@@ -100,5 +104,6 @@ def prepare_dataset(
         write_manifest(staging, rows, extra_columns)
         images, classes = count_rows(rows)
         write_marker(staging, preparer.name, settings, images, classes)
-    return PrepareReport(dataset_dir, images, classes, skipped=False)
+    skipped_files = int(getattr(preparer, "skipped_files", 0) or 0)
+    return PrepareReport(dataset_dir, images, classes, skipped=False, skipped_files=skipped_files)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from daml_cli.data.images import IMAGE_EXTENSIONS, is_image_file
 from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers.base import PrepareOptions
 from daml_cli.errors import DataError
+from daml_cli.safety.files import copy_regular
 
 _FORMATS_HINT = f"expected one folder per class holding {'/'.join(sorted(IMAGE_EXTENSIONS))} files"
 
@@ -40,26 +41,82 @@ def _check_directory(directory: Path, what: str) -> Path:
     return directory
 
 
-def scan_classes(directory: Path, what: str = "source folder") -> list[ClassFolder]:
+def _inside(real: str, base: str) -> bool:
+    return real == base or real.startswith(base + os.sep)
+
+
+def _check_name(path: Path) -> None:
+    """A DataError for a file or folder name that is not valid UTF-8 (it could not go into manifest.csv)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise DataError(f"the name {shown} is not valid UTF-8", "rename the file or folder and prepare again") from None
+
+
+def _usable_file(path: Path, base: str) -> bool:
+    """True for a regular file, or a link to one, that stays inside the source `base`; False to skip it."""
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            if not _inside(os.path.realpath(path), base):
+                return False
+            info = path.stat()
+    except OSError:
+        return False  # a dangling link
+    return stat.S_ISREG(info.st_mode)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The class folders found, and how many entries were skipped by the link and special-file policy."""
+
+    classes: list[ClassFolder]
+    skipped: int
+
+
+def scan_source(directory: Path, what: str = "source folder") -> Scan:
     """The class folders under `directory`, sorted by name; a DataError for a layout that is not one folder per class.
 
-    Hidden folders, `__MACOSX`, dotfiles and macOS `._*` files are ignored; symlinked folders are followed once.
+    Hidden folders, `__MACOSX`, dotfiles and macOS `._*` files are ignored. Policy for everything else that is
+    not a plain file or folder inside the source: symbolic links (to files or folders) whose target lies
+    outside `directory`, FIFOs, devices, sockets and dangling links are skipped and counted, never read;
+    links that stay inside are followed once.
     """
     directory = _check_directory(directory, what)
+    base = os.path.realpath(directory)
     found: dict[str, list[Path]] = {}
     seen: set[str] = set()
+    skipped = 0
     for current, dirnames, filenames in os.walk(directory, followlinks=True):
         real = os.path.realpath(current)
         if real in seen:  # a symlink loop or a folder linked twice
             dirnames[:] = []
             continue
         seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
-        images = sorted(Path(current) / f for f in filenames if is_image_file(Path(f)))
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX"):
+            _check_name(Path(current) / name)
+            if _inside(os.path.realpath(Path(current) / name), base):
+                kept.append(name)
+            else:
+                skipped += 1  # a linked folder that leaves the source
+        dirnames[:] = kept
+        images = []
+        for name in sorted(filenames):
+            candidate = Path(current) / name
+            if not is_image_file(candidate):
+                continue
+            _check_name(candidate)
+            if _usable_file(candidate, base):
+                images.append(candidate)
+            else:
+                skipped += 1
         if images:
             found[Path(current).relative_to(directory).as_posix()] = images
     if not found:
-        raise DataError(f"no images found in {what} {directory}", _FORMATS_HINT)
+        extra = f" ({skipped} links or special files skipped)" if skipped else ""
+        raise DataError(f"no images found in {what} {directory}{extra}", _FORMATS_HINT)
     if "." in found:
         example = found["."][0].name
         raise DataError(
@@ -74,7 +131,12 @@ def scan_classes(directory: Path, what: str = "source folder") -> list[ClassFold
                 f"folder {parent} in {directory} holds images and so does its subfolder {nested}",
                 "only leaf folders may hold images: one folder per class",
             )
-    return [ClassFolder(name, tuple(found[name])) for name in names]
+    return Scan([ClassFolder(name, tuple(found[name])) for name in names], skipped)
+
+
+def scan_classes(directory: Path, what: str = "source folder") -> list[ClassFolder]:
+    """The class folders of `scan_source` (without the skipped count)."""
+    return scan_source(directory, what).classes
 
 
 def split_classes(
@@ -118,7 +180,7 @@ def copy_classes(staging: Path, train: Sequence[ClassFolder], test: Sequence[Cla
         target_dir.mkdir(parents=True, exist_ok=True)
         for source in folder.files:
             try:
-                shutil.copyfile(source, target_dir / source.name)
+                copy_regular(Path(os.path.realpath(source)), target_dir / source.name)
             except OSError as error:
                 raise DataError(f"cannot copy {source}: {error.strerror or error}") from None
             relative = f"images/{split}/{folder.name}/{source.name}"
@@ -128,12 +190,17 @@ def copy_classes(staging: Path, train: Sequence[ClassFolder], test: Sequence[Cla
 
 def build_presplit(staging: Path, train_dir: Path, test_dir: Path) -> list[ManifestRow]:
     """Copy already-split class folders (`train_dir`, `test_dir`) into `staging`; their classes must be disjoint."""
+    return build_presplit_counted(staging, train_dir, test_dir)[0]
+
+
+def build_presplit_counted(staging: Path, train_dir: Path, test_dir: Path) -> tuple[list[ManifestRow], int]:
+    """`build_presplit` plus the number of links and special files skipped on both sides."""
     train_dir = _check_directory(train_dir, "--train-dir")
     test_dir = _check_directory(test_dir, "--test-dir")
-    train = scan_classes(train_dir, "--train-dir")
-    test = scan_classes(test_dir, "--test-dir")
-    _check_disjoint(train_dir, test_dir, train, test)
-    return copy_classes(staging, train, test)
+    train = scan_source(train_dir, "--train-dir")
+    test = scan_source(test_dir, "--test-dir")
+    _check_disjoint(train_dir, test_dir, train.classes, test.classes)
+    return copy_classes(staging, train.classes, test.classes), train.skipped + test.skipped
 
 
 def _mode(options: PrepareOptions) -> str:
@@ -158,6 +225,7 @@ class FolderPreparer:
 
     name = "folder"
     expected = None
+    skipped_files = 0  # links leaving the source and special files left out by the last build
 
     def settings(self, options: PrepareOptions) -> dict:
         """What decides the result: the source folder(s), and for --source the split fraction and seed."""
@@ -171,7 +239,9 @@ class FolderPreparer:
 
     def build(self, staging: Path, options: PrepareOptions) -> list[ManifestRow]:
         if _mode(options) == "presplit":
-            return build_presplit(staging, Path(options.train_dir), Path(options.test_dir))
-        classes = scan_classes(Path(options.source), "--source")
-        train, test = split_classes(classes, options.test_fraction, options.seed)
+            rows, self.skipped_files = build_presplit_counted(staging, Path(options.train_dir), Path(options.test_dir))
+            return rows
+        scan = scan_source(Path(options.source), "--source")
+        self.skipped_files = scan.skipped
+        train, test = split_classes(scan.classes, options.test_fraction, options.seed)
         return copy_classes(staging, train, test)

@@ -14,6 +14,7 @@ from pathlib import Path
 from daml_cli.atomic import atomic_write_text
 from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import MANIFEST_NAME
+from daml_cli.data.preparers.inventory import build_inventory, inventory_problem
 
 MARKER_NAME = ".daml-prepared.json"
 MARKER_VERSION = 1
@@ -30,6 +31,7 @@ def write_marker(
         "images": images,
         "classes": classes,
         "manifest_sha256": file_sha256(dataset_dir / MANIFEST_NAME),
+        "files": build_inventory(dataset_dir),
     }
     path = dataset_dir / MARKER_NAME
     atomic_write_text(path, json.dumps(marker, indent=2, sort_keys=True) + "\n")
@@ -51,8 +53,11 @@ class MarkerCheck:
     marker: dict | None = None
 
 
-def check_marker(dataset_dir: Path, preparer: str, settings: dict) -> MarkerCheck:
-    """Compare `dataset_dir`'s marker and manifest with the requested preparer and settings."""
+def check_marker(dataset_dir: Path, preparer: str, settings: dict, full: bool = False) -> MarkerCheck:
+    """Compare `dataset_dir`'s marker, manifest and files with the requested preparer and settings.
+
+    Every file the manifest lists must exist with its recorded size; with `full` its SHA-256 is checked too.
+    """
     marker_path = dataset_dir / MARKER_NAME
     manifest_path = dataset_dir / MANIFEST_NAME
     if not marker_path.is_file():
@@ -75,4 +80,7 @@ def check_marker(dataset_dir: Path, preparer: str, settings: dict) -> MarkerChec
     if differing:
         changes = ", ".join(f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in differing)
         return MarkerCheck(True, False, f"it was prepared with other settings ({changes})", marker)
+    problem = inventory_problem(dataset_dir, marker.get("files"), full)
+    if problem is not None:
+        return MarkerCheck(False, False, problem, marker)
     return MarkerCheck(True, True, "already prepared and verified", marker)
