@@ -13,6 +13,7 @@ class DamlError(Exception):
     exit_code: int = 2
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        message = _without_worker_traceback(message)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -23,6 +24,20 @@ class DamlError(Exception):
     def one_line(self) -> str:
         text = self.message if not self.hint else f"{self.message} ({self.hint})"
         return " ".join(text.split())
+
+
+def _without_worker_traceback(message: str) -> str:
+    """The worker's own message when torch's DataLoader re-raises a worker's error in the main process.
+
+    torch rebuilds the exception as ``type(text)`` where text is "Caught X in DataLoader worker process N.
+    Original Traceback ..." ending in the line ``module.X: <one_line()>``: keep that last part only, so the
+    user still gets one line and no traceback.
+    """
+    if "in DataLoader worker process" not in message or "Original Traceback" not in message:
+        return message
+    last = [line for line in message.splitlines() if line.strip()][-1]
+    _, sep, own = last.partition(": ")
+    return own if sep else last
 
 
 class ConfigError(DamlError):

@@ -51,7 +51,8 @@ def check_ranges(config: Any) -> None:
     check_image_settings(data.resize, data.image_size, data.mean, data.std)
     if not 0.0 <= data.val_classes or not math.isfinite(data.val_classes):
         raise _fail("data.val_classes", "a fraction below 1 or a number of classes (0 = none)", data.val_classes)
-    _int_between("data.workers", data.workers, 0, 256)
+    if data.workers != "auto":
+        _int_between("data.workers", data.workers, 0, 256)
     _int_between("model.embedding_dim", config.model.embedding_dim, 1)
     _int_between("model.width", config.model.width, 1)
     _int_between("train.iterations", train.iterations, 1)
