@@ -14,7 +14,9 @@ pytorch-metric-learning does for MAP@R. R, per query, is the number of such item
 Clustering metrics (NMI, F1) cluster every item that is a query or in the gallery with k-means, k = the
 number of classes among them.
 
-The k-NN search is exact and chunked (``knn.ExactKnn``); its k is the largest K asked for, or the largest R
+The k-NN search is exact and chunked (``knn.ExactKnn``); all-against-all on the CPU (no masks, no forced
+chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which multiplies each block of the
+symmetric product once and serves both of its sides (about half the work). Its k is the largest K asked for, or the largest R
 when MAP@R / R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk, so
 the neighbour lists of all queries never exist at once.
 """
@@ -22,14 +24,16 @@ the neighbour lists of all queries never exist at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from daml_cli.errors import DataError
 from daml_cli.metrics import clustering, retrieval
-from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, faiss_gpu_count, resolve_backend
+from daml_cli.metrics import knn_symmetric
+from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult, faiss_gpu_count, resolve_backend
+from daml_cli.metrics.knn_symmetric import symmetric_knn
 
 METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
 
@@ -123,6 +127,20 @@ class _Retrieval:
     seconds: dict[str, float]
 
 
+def _result_chunks(found: KnnResult, queries: np.ndarray, rows: int = 4096) -> Iterator[KnnChunk]:
+    """The rows of ``queries`` from an all-items search result, as consecutive chunks of the query list."""
+    for start in range(0, queries.size, rows):
+        pick = queries[start : start + rows]
+        yield KnnChunk(start, found.indices[pick], found.distances[pick])
+
+
+def _use_symmetric(backend: str, query_mask: np.ndarray | None, gallery_mask: np.ndarray | None,
+                   chunk_size: int | None) -> bool:
+    """All-against-all on the CPU torch backend with FAISS present (its heaps) and no chunk size forced."""
+    return backend == "torch-cpu" and query_mask is None and gallery_mask is None and chunk_size is None \
+        and knn_symmetric.available()
+
+
 def _retrieval_metrics(
     emb: np.ndarray,
     codes: np.ndarray,
@@ -134,16 +152,26 @@ def _retrieval_metrics(
     wanted: set[str],
     backend: str,
     chunk_size: int | None,
+    symmetric: bool = False,
 ) -> _Retrieval:
-    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``."""
+    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``.
+
+    ``symmetric``: the gallery is every item, in order (all-against-all), so the search runs once with
+    ``knn_symmetric`` (half the product) and its rows are scored in chunks.
+    """
     k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
-    searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
     g_codes = codes[gallery]
     hits = dict.fromkeys(k_list, 0)
     ap_sum = rp_sum = 0.0
     t_knn = t_ret = 0.0
     t0 = time.perf_counter()
-    for chunk in searcher.chunks(_rows(emb, queries), k, self_pos):
+    if symmetric:  # queries ⊆ gallery = every item: one symmetric search for all, scored chunk by chunk
+        found = symmetric_knn(emb, k)
+        name, chunks = found.backend, _result_chunks(found, queries)
+    else:
+        searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
+        name, chunks = searcher.backend, searcher.chunks(_rows(emb, queries), k, self_pos)
+    for chunk in chunks:
         t1 = time.perf_counter()
         t_knn += t1 - t0
         rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
@@ -164,7 +192,7 @@ def _retrieval_metrics(
         out["map@r"] = ap_sum / n
     if "r_precision" in wanted:
         out["r_precision"] = rp_sum / n
-    return _Retrieval(out, searcher.backend, k, {"knn": t_knn, "retrieval": t_ret})
+    return _Retrieval(out, name, k, {"knn": t_knn, "retrieval": t_ret})
 
 
 def evaluate_embeddings(
@@ -213,7 +241,8 @@ def evaluate_embeddings(
                 "check the labels, or ask only for nmi/f1",
             )
         ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
-                                 wanted, backend, chunk_size)
+                                 wanted, backend, chunk_size,
+                                 _use_symmetric(backend, query_mask, gallery_mask, chunk_size))
         found.update(ret.metrics)
         seconds.update(ret.seconds)
         backend = ret.backend
