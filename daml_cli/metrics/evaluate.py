@@ -16,9 +16,10 @@ number of classes among them.
 
 The k-NN search is exact and chunked (``knn.ExactKnn``); all-against-all on the CPU (no masks, no forced
 chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which multiplies each block of the
-symmetric product once and serves both of its sides (about half the work). Its k is the largest K asked for, or the largest R
-when MAP@R / R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk, so
-the neighbour lists of all queries never exist at once.
+symmetric product once and serves both of its sides (about half the work) and holds every item's k
+neighbours at once (N × k × 12 bytes). Its k is the largest K asked for, or the largest R when MAP@R /
+R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk; on the chunked
+path the neighbour lists of all queries never exist at once.
 """
 
 from __future__ import annotations
@@ -206,14 +207,14 @@ def evaluate_embeddings(
     device: str = "auto",
     *,
     kmeans_niter: int = 20,
-    kmeans_nredo: int = 3,
+    kmeans_nredo: int | None = None,
     chunk_size: int | None = None,
 ) -> EvaluationResult:
     """Compute the requested metrics (see the module docstring for the protocol).
 
     Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
     of its class in the gallery; ConfigError for an unknown or unavailable ``device``. ``seed``,
-    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means; ``chunk_size`` (queries per search block) defaults to
+    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means (``kmeans_nredo=None``: ``clustering.default_nredo``); ``chunk_size`` (queries per search block) defaults to
     a 256 MiB distance block.
     """
     t_start = time.perf_counter()
@@ -256,6 +257,8 @@ def evaluate_embeddings(
         n_classes = int(np.unique(item_codes).size)
         t0 = time.perf_counter()
         use_gpu = device in ("auto", "cuda", "faiss-gpu") and faiss_gpu_count() > 0
+        if kmeans_nredo is None:
+            kmeans_nredo = clustering.default_nredo(int(items.size), n_classes, emb.shape[1])
         km = clustering.kmeans(_rows(emb, items), n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
                                use_gpu=use_gpu)
         seconds["kmeans"] = time.perf_counter() - t0
