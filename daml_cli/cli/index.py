@@ -26,7 +26,9 @@ app.add_typer(index_app, name="index")
 
 @index_app.command("build")
 def build(
-    embeddings: Path = typer.Argument(..., help="EMB.npz written by `daml embed` (embeddings, labels, paths)."),
+    embeddings: List[Path] = typer.Argument(
+        ..., help="EMB.npz written by `daml embed`; several (shards of one gallery) with --type ivfpq --on-disk."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Index file to write; metadata goes to OUT.json."),
     index_type: str = typer.Option("flat", "--type", "-t", help="flat (exact), ivfpq (compressed) or hnsw (graph)."),
     root: Optional[str] = typer.Option(
@@ -36,16 +38,34 @@ def build(
         [], "--param", "-p", help="Index parameter NAME=VALUE, repeatable (ivfpq: nlist, m, nbits, nprobe; "
         "hnsw: M, efConstruction, efSearch). Unset ones are derived from the gallery size."
     ),
+    on_disk: bool = typer.Option(
+        False, "--on-disk", help="ivfpq only: keep the inverted lists in OUT's .ivfdata file (memory-mapped), "
+        "adding the shards one at a time: for galleries larger than memory."
+    ),
+    train_size: int = typer.Option(100_000, "--train-size", help="--on-disk: rows sampled to train ivfpq."),
 ) -> None:
-    """Build a gallery index from EMB.npz and write it with its metadata."""
-    from daml_cli.index.build import build_index_file
-    from daml_cli.index.embeddings_file import read_embeddings
+    """Build a gallery index from EMB.npz (or several shards) and write it with its metadata."""
+    from daml_cli.errors import ConfigError
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.index.params import check_index_type, parse_param_options
 
     check_index_type(index_type)
     params = parse_param_options(param)
-    metadata = build_index_file(read_embeddings(embeddings), out, index_type, params, root)
+    if on_disk:
+        if index_type != "ivfpq":
+            raise ConfigError(f"--on-disk needs --type ivfpq, got {index_type}")
+        from daml_cli.index.ondisk import build_ondisk_ivfpq, ivfdata_path
+
+        metadata = build_ondisk_ivfpq(embeddings, out, params, root, train_size)
+        typer.echo(f"wrote {out} ({_describe(metadata)}, {len(embeddings)} shard(s), lists in "
+                   f"{ivfdata_path(out)}) and {sidecar_path(out)}")
+        return
+    if len(embeddings) > 1:
+        raise ConfigError(f"{len(embeddings)} embeddings files given", "several shards need --type ivfpq --on-disk")
+    from daml_cli.index.build import build_index_file
+    from daml_cli.index.embeddings_file import read_embeddings
+
+    metadata = build_index_file(read_embeddings(embeddings[0]), out, index_type, params, root)
     typer.echo(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}")
 
 
@@ -79,6 +99,6 @@ def info(index_path: Path = typer.Argument(..., metavar="INDEX", help="Index to 
 
 
 def _describe(metadata: IndexMetadata) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in metadata.index_params.items())
+    params = ", ".join(f"{k}={v}" for k, v in metadata.index_params.items() if k != "shards")
     kind = metadata.index_type + (f" [{params}]" if params else "")
     return f"{kind}, {metadata.count} vectors of dimension {metadata.dimension}"
