@@ -86,7 +86,8 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     n = 60
     labels = rng.integers(0, 9, size=n)
     x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
-    monkeypatch.setattr(evaluate_module.knn_symmetric, "DEFAULT_BLOCK_ROWS", 16)
+    monkeypatch.setattr(evaluate_module, "SYMMETRIC_MIN_ITEMS", 1)
+    monkeypatch.setattr(evaluate_module, "SYMMETRIC_MIN_ITEMS_PER_K", 1)
     monkeypatch.setattr(evaluate_module, "symmetric_knn",
                         lambda emb, k: symmetric_knn(emb, k, block_rows=16))
     sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu")
@@ -95,3 +96,11 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     assert "symmetric" in sym.backend and plain.backend == "torch-cpu"
     assert sym.metrics == pytest.approx(plain.metrics, abs=1e-12)
     assert sym.excluded_queries == plain.excluded_queries
+
+
+def test_small_sets_keep_the_chunked_search() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4)).astype(np.float32)
+    labels = rng.integers(0, 20, size=200)
+    res = evaluate_embeddings(x, labels, ks=(1, 10), metrics=("recall",), device="cpu")
+    assert res.backend == "torch-cpu"
