@@ -113,8 +113,8 @@ def _patch_loader_wait(trainer: Trainer) -> list[float]:
 
 def bare_backbone_rate(config, device: str, steps: int, warmup: int) -> float:  # type: ignore[no-untyped-def]
     """Images/s of model(x).sum().backward() + Adam on a fixed batch of the same shape."""
+    from daml_cli.models.device import resolve_device
     from daml_cli.models.embedding import build_model
-    from daml_cli.train.device import resolve_device
     from daml_cli.train.precision import resolve_precision
 
     target = resolve_device(device)

@@ -1,6 +1,6 @@
 """`python -m daml_cli` runs the same app as the `daml` command."""
 
-from daml_cli.cli.app import main
+from daml_cli.cli.main import main
 
 if __name__ == "__main__":
     main()

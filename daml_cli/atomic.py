@@ -43,12 +43,6 @@ def atomic_write_text(final: Path | str, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def atomic_write_bytes(final: Path | str, data: bytes) -> None:
-    """Write `data` to `final` atomically."""
-    with atomic_path(final) as tmp:
-        tmp.write_bytes(data)
-
-
 @contextlib.contextmanager
 def atomic_directory(final: Path | str) -> Iterator[Path]:
     """Yield an empty temporary folder beside `final`; on success it replaces `final`, on error it is removed.

@@ -62,7 +62,7 @@ def run_demo(workdir: Path, device: str = "auto", reporter: TrainReporter | None
     html = run_dir / "retrieval.html"
     from daml_cli.report.html import write_retrieval_html
 
-    write_retrieval_html(html, retrieval.results)
+    write_retrieval_html(html, retrieval.queries)
     seconds["retrieve"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
     return DemoResult(run_dir, outcome.result.metrics, retrieval, html, seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daml_cli.cli.app import main
+from daml_cli.cli.main import main
 
 
 def run_cli(argv: list, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -1,14 +1,16 @@
-"""The `daml` Typer app: registers the commands and turns engine errors into one-line messages."""
+"""The bare `daml` Typer object with its root options; commands are added to it in `daml_cli.cli.main`.
+
+Keeping the object apart from the command modules means no command module imports it, so there is no
+registration cycle between `app` and the commands.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import typer
 
 from daml_cli import __version__
-from daml_cli.errors import DamlError
 
 app = typer.Typer(
     name="daml",
@@ -33,24 +35,3 @@ def root(
     ),
 ) -> None:
     """Deep Adversarial Metric Learning on images."""
-
-
-def _register() -> None:
-    # Each module adds its commands to `app`; none imports torch at import time.
-    from daml_cli.cli import demo, embed, evaluate, export, index, prepare, retrieve, train, visualize  # noqa: F401
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, printing DamlError as ``error: ...`` with a non-zero exit.
-
-    Usage errors are reported by Typer itself (standalone mode); engine errors arrive here as DamlError.
-    """
-    _register()
-    try:
-        app(args=argv, prog_name="daml")
-    except DamlError as error:
-        typer.echo(f"error: {error.one_line()}", err=True)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
-        sys.exit(130)

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def demo(
     workdir: Path = typer.Option(Path("demo"), "--workdir", help="Folder for the data, the run and its outputs."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -21,8 +18,8 @@ def demo(
 
     outcome = run_demo(workdir, device, RichTrainReporter())
     results.print(metrics_table(outcome.metrics, title="test digits 5-9 (never seen in training)"))
-    for query in outcome.retrieval.results:
-        hits = ", ".join(f"{hit.label}" + ("" if query.is_correct(hit) is None else ("✓" if query.is_correct(hit) else "✗")) for hit in query.results)
+    for query in outcome.retrieval.queries:
+        hits = ", ".join(f"{hit.label}" + ("" if query.is_correct(hit) is None else ("✓" if query.is_correct(hit) else "✗")) for hit in query.hits)
         results.print(f"retrieve {query.query_path} (label {query.query_label}): top-5 labels {hits}")
     timings = ", ".join(f"{name} {value:.1f} s" for name, value in outcome.seconds.items())
     console.print(f"timings: {timings}")

@@ -7,10 +7,7 @@ from typing import Optional
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def embed(
     run: Path = typer.Argument(..., help="Run folder (uses checkpoints/best.pt) or checkpoint file."),
     out: Path = typer.Option(..., "--out", "-o", help="EMB.npz to write (embeddings, labels, paths)."),

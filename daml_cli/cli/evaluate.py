@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.errors import ConfigError
 
 
@@ -22,7 +21,6 @@ def parse_int_list(text: str, option: str) -> list[int]:
     return values
 
 
-@app.command()
 def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run folder or checkpoint to embed the split with."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),

@@ -7,10 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def export(
     run: Path = typer.Argument(..., help="Run folder (uses checkpoints/best.pt) or checkpoint file."),
     export_format: str = typer.Option(..., "--format", "-f", help="onnx or torchscript."),

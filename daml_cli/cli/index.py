@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
-
 if TYPE_CHECKING:
     from daml_cli.index.metadata import IndexMetadata
 
@@ -21,7 +19,6 @@ index_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.add_typer(index_app, name="index")
 
 
 @index_app.command("build")
@@ -62,8 +59,8 @@ def build(
         return
     if len(embeddings) > 1:
         raise ConfigError(f"{len(embeddings)} embeddings files given", "several shards need --type ivfpq --on-disk")
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.build import build_index_file
-    from daml_cli.index.embeddings_file import read_embeddings
 
     metadata = build_index_file(read_embeddings(embeddings[0]), out, index_type, params, root)
     typer.echo(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}")
@@ -75,7 +72,7 @@ def add(
     embeddings: Path = typer.Argument(..., help="EMB.npz with the vectors to append."),
 ) -> None:
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
-    from daml_cli.index.embeddings_file import read_embeddings
+    from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.store import add_to_index
 
     emb = read_embeddings(embeddings)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.data.preparers.registry import PREPARERS
 
 _NAMES = ", ".join(sorted(PREPARERS))
@@ -17,7 +17,6 @@ def _complete_name(incomplete: str) -> list[str]:
     return [name for name in sorted(PREPARERS) if name.startswith(incomplete)]
 
 
-@app.command()
 def prepare(
     name: str = typer.Argument(..., help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
     root: Path = typer.Argument(..., help="Folder that receives ROOT/NAME."),
@@ -37,8 +36,10 @@ def prepare(
     from rich.console import Console
     from rich.table import Table
 
+    from daml_cli.cli.progress import byte_progress
     from daml_cli.data.preparers.base import PrepareOptions
     from daml_cli.data.preparers.flow import prepare_dataset
+    from daml_cli.data.progress import silent_progress
 
     options = PrepareOptions(
         source=source,
@@ -52,6 +53,7 @@ def prepare(
         val_classes=val_classes,
         check_images=check_images,
         resize=resize,
+        progress=byte_progress if sys.stderr.isatty() else silent_progress,  # bars only for a person watching
     )
     report = prepare_dataset(name, root, options)
     console = Console()

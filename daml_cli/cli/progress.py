@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from daml_cli.data.progress import ByteBar
 
 console = Console(stderr=True)  # progress and status: stderr, so stdout stays clean for results
 results = Console()  # tables and other results
@@ -74,3 +88,19 @@ class LazyBar:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+@contextlib.contextmanager
+def byte_progress(description: str, total: int | None = None) -> Iterator[ByteBar]:
+    """A ByteBar on stderr showing bytes done, speed and time left (the `ByteProgress` the CLI hands the engine)."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        yield ByteBar(progress, progress.add_task(description, total=total))

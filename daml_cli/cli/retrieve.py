@@ -8,10 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def retrieve(
     queries: List[Path] = typer.Argument(..., help="Query images, folders of images, or .txt lists of paths."),
     index: Path = typer.Option(..., "--index", help="Gallery index written by `daml embed --index` or `daml index build`."),
@@ -28,18 +25,18 @@ def retrieve(
     if html is not None:
         from daml_cli.report.html import write_retrieval_html
 
-        write_retrieval_html(html, run.results)
+        write_retrieval_html(html, run.queries)
     if grid is not None:
         from daml_cli.report.grid import write_retrieval_grid
 
-        write_retrieval_grid(grid, run.results)
+        write_retrieval_grid(grid, run.queries)
     if json_output:
         payload = [
             {
                 "query": result.query_path,
-                "results": [{"rank": h.rank, "path": h.path, "label": h.label, "score": round(h.score, 6)} for h in result.results],
+                "results": [{"rank": h.rank, "path": h.path, "label": h.label, "score": round(h.score, 6)} for h in result.hits],
             }
-            for result in run.results
+            for result in run.queries
         ]
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -47,10 +44,10 @@ def retrieve(
 
     from daml_cli.cli.progress import results as console
 
-    for result in run.results:
+    for result in run.queries:
         table = Table(title=f"query {result.query_path}")
         for column in ("rank", "score", "path", "label"):
             table.add_column(column, justify="right" if column in ("rank", "score") else "left")
-        for hit in result.results:
+        for hit in result.hits:
             table.add_row(str(hit.rank), f"{hit.score:.4f}", hit.path, "" if hit.label is None else str(hit.label))
         console.print(table)

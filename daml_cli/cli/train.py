@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 
-from daml_cli.cli.app import app
 from daml_cli.errors import ConfigError
 
 
@@ -16,7 +15,6 @@ def default_run_dir(preset: str) -> Path:
     return Path("runs") / f"{Path(preset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-@app.command()
 def train(
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Preset name from presets/ or a YAML file."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),

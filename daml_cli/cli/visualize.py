@@ -6,10 +6,7 @@ from pathlib import Path
 
 import typer
 
-from daml_cli.cli.app import app
 
-
-@app.command()
 def visualize(
     embeddings: Path = typer.Argument(..., help="EMB.npz written by `daml embed`."),
     out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),

@@ -59,14 +59,15 @@ class OptimConfig:
     lr_embedder: float = 1e-3
     lr_generator: float = 1e-4
     weight_decay: float = 0.0
-    scheduler: Literal["none", "cosine"] = "none"
+    scheduler: Literal["none", "cosine"] = "none"  # cosine: linear warm-up, then half a cosine down to zero
+    warmup_steps: int = 0  # steps of linear warm-up before the cosine decay (cosine only)
 
 
 @dataclass
 class DamlConfig:
     """Deep Adversarial Metric Learning: a generator turns easy negatives into synthetic hard ones.
 
-    Defaults follow ../shared/spec/daml-method.md's recommendations (λ1 = 1, λ2 = 50, λ = 1, α = 1).
+    Defaults are the settings the DAML paper recommends (λ1 = 1, λ2 = 50, λ = 1, α = 1).
     """
 
     enabled: bool = False  # train with synthetic hard negatives (see the DAML section of the README)

@@ -23,7 +23,7 @@ from daml_cli.data import sources as source_registry
 from daml_cli.data.checksum import check_file
 from daml_cli.data.download import DownloadError, RetryPolicy, download, verified_file
 from daml_cli.data.extract import ExtractLimits, archive_format, list_member_names, safe_extract
-from daml_cli.data.progress import byte_progress
+from daml_cli.data.progress import ByteProgress, silent_progress
 from daml_cli.data.sources import DatasetSources, Layout, SourceFile
 from daml_cli.errors import DataError
 
@@ -127,7 +127,7 @@ def _expected_files(dataset: DatasetSources) -> str:
     return "expected " + " or ".join(options)
 
 
-def _verify_local(path: Path, source: SourceFile, skip_checksum: bool, progress: bool = False) -> None:
+def _verify_local(path: Path, source: SourceFile, skip_checksum: bool, progress: ByteProgress = silent_progress) -> None:
     """Compare the size and checksum of a user's file with the published ones."""
     if skip_checksum:
         warn(f"not verifying the checksum of {path} (--skip-checksum)")
@@ -139,7 +139,7 @@ def _verify_local(path: Path, source: SourceFile, skip_checksum: bool, progress:
             "the file is incomplete or a different version: download it again, or pass --skip-checksum "
             "if you re-packed it yourself",
         )
-    with byte_progress(progress, f"verifying {path.name}", total=size) as bar:
+    with progress(f"verifying {path.name}", size) as bar:
         result = check_file(path, sha256=source.sha256, md5=source.md5, on_bytes=bar.advance)
     if result is None:
         warn(f"no checksum is published for {source.filename}; {path.name} is checked by its content only")
@@ -167,7 +167,7 @@ def _complete_layout(dataset: DatasetSources, found: dict[str, Path]) -> Layout:
 
 
 def from_archives(
-    dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool, progress: bool = False
+    dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool, progress: ByteProgress = silent_progress
 ) -> Acquired:
     """Recognise and verify the user's local files and pick the layout they complete."""
     found: dict[str, Path] = {}
@@ -222,7 +222,7 @@ def _placed_by_hand(dataset: DatasetSources, download_dir: Path) -> Acquired | N
 
 
 def from_downloads(dataset: DatasetSources, download_dir: Path, retry: RetryPolicy | None = None,
-                   progress: bool = True, root: Path | None = None) -> Acquired:
+                   progress: ByteProgress = silent_progress, root: Path | None = None) -> Acquired:
     """Download the first layout whose files can all be fetched (files already in `download_dir` are reused)."""
     placed = _placed_by_hand(dataset, download_dir)
     if placed is not None:
@@ -249,7 +249,7 @@ def from_downloads(dataset: DatasetSources, download_dir: Path, retry: RetryPoli
     raise DataError(f"could not download {dataset.title} ({why})", manual_instructions(dataset, root, download_dir))
 
 
-def unpack(dataset: DatasetSources, acquired: Acquired, into: Path, progress: bool = True) -> dict[str, Path]:
+def unpack(dataset: DatasetSources, acquired: Acquired, into: Path, progress: ByteProgress = silent_progress) -> dict[str, Path]:
     """Extract each archive of the layout into ``into/<key>`` and copy each plain file to ``into/<filename>``."""
     limits = ExtractLimits(dataset.max_unpacked_bytes, dataset.max_members)
     into.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,11 @@ def file_digest(path: Path | str, algorithm: str, on_bytes: Callable[[int], None
     return digest.hexdigest()
 
 
+def file_sha256(path: Path | str) -> str:
+    """Hex SHA-256 of the file at `path`: the one digest used for manifests, checkpoints and exported models."""
+    return file_digest(path, "sha256")
+
+
 @dataclass(frozen=True)
 class ChecksumResult:
     """Outcome of comparing a file with its published checksum."""

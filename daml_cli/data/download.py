@@ -25,7 +25,7 @@ from pathlib import Path
 
 from daml_cli import __version__
 from daml_cli.data.checksum import check_file
-from daml_cli.data.progress import byte_progress
+from daml_cli.data.progress import ByteProgress, silent_progress
 from daml_cli.errors import DataError
 
 _CHUNK = 1024 * 1024
@@ -206,7 +206,7 @@ def download(
     md5: str | None = None,
     size: int | None = None,
     retry: RetryPolicy | None = None,
-    progress: bool = True,
+    progress: ByteProgress = silent_progress,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Path:
     """Download `dest` from the first mirror in `urls` that delivers a verified copy; returns `dest`.
@@ -222,7 +222,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     failures: list[tuple[str, str]] = []
-    with byte_progress(progress, dest.name, total=size) as bar:
+    with progress(dest.name, size) as bar:
         for url in urls:
             bar.reset(size, description=f"{dest.name} from {_host(url)}")
             try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from daml_cli.atomic import atomic_directory
+from daml_cli.data.progress import ByteProgress, silent_progress
 from daml_cli.errors import DataError
 
 _SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource-fork folders in re-packed zips: never needed
@@ -175,13 +176,14 @@ def _write_members(archive: Path, members: Iterator[_Member], open_member, root:
     return count
 
 
-def safe_extract(archive: Path | str, dest: Path | str, limits: ExtractLimits, progress: bool = False) -> Path:
+def safe_extract(
+    archive: Path | str, dest: Path | str, limits: ExtractLimits, progress: ByteProgress = silent_progress
+) -> Path:
     """Extract `archive` (tar or zip, judged by content) into `dest`, which must not exist yet; returns `dest`.
 
     Raises UnsafeArchiveError for a refused member or size, CorruptArchiveError for an unreadable archive and
     DataError for anything that is not an archive. On any error `dest` is not created.
     """
-    from daml_cli.data.progress import byte_progress
 
     archive, dest = Path(archive), Path(dest)
     if dest.exists():
@@ -192,7 +194,7 @@ def safe_extract(archive: Path | str, dest: Path | str, limits: ExtractLimits, p
             f"{archive} is not a readable tar or zip archive",
             "pass the archive file itself; a truncated download cannot be read, download it again",
         )
-    with atomic_directory(dest) as staging, byte_progress(progress, f"extracting {archive.name}") as bar:
+    with atomic_directory(dest) as staging, progress(f"extracting {archive.name}", None) as bar:
         try:
             if kind == "zip":
                 with zipfile.ZipFile(archive) as zf:

@@ -9,8 +9,8 @@ from PIL import Image, ImageOps
 
 from daml_cli.errors import DataError
 
-# Extensions accepted when scanning a user's folders (compared lower-case).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
+# Extensions accepted wherever a user's folders are scanned: prepare, retrieve and export (compared lower-case).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WIDE_MODES = ("I", "F")  # 32-bit int/float; "I;16*" are matched by prefix

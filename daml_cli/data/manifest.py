@@ -1,6 +1,7 @@
 """`manifest.csv`: the contract between `daml prepare` and every other command.
 
-Columns: ``path,label,class_name,split`` (+ optional extra columns such as ``is_query,is_gallery``).
+Columns: ``path,label,class_name,split`` (+ optional columns: ``is_query,is_gallery``, read as row fields, and
+any other a dataset needs, kept as strings).
 ``path`` is relative to the dataset folder (``ROOT/NAME``); ``split`` is one of ``train``, ``val``, ``test``
 (In-Shop adds ``query``/``gallery`` through the extra columns); the classes of train/val never appear in test.
 """
@@ -19,17 +20,41 @@ from daml_cli.errors import DataError
 MANIFEST_NAME = "manifest.csv"
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "class_name", "split")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+# Columns read into `ManifestRow.is_query` / `is_gallery` rather than kept as strings in `extra`.
+FLAG_COLUMNS: tuple[str, ...] = ("is_query", "is_gallery")
+_TRUE = ("1", "true", "True")
 
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """One image of a prepared dataset."""
+    """One image of a prepared dataset.
+
+    `is_query` / `is_gallery` mark a test image as a query or a gallery item where a dataset defines its own
+    retrieval protocol (In-Shop); None means the manifest does not say. Other dataset-specific columns stay
+    as strings in `extra`.
+    """
 
     path: str
     label: int
     class_name: str
     split: str
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    is_query: bool | None = field(default=None, compare=False)
+    is_gallery: bool | None = field(default=None, compare=False)
+
+    def column_values(self) -> dict[str, str]:
+        """The row's optional columns as written to the CSV: `extra`, plus the flags as ``1``/``0`` when set."""
+        values = dict(self.extra)
+        for name in FLAG_COLUMNS:
+            flag = getattr(self, name)
+            if flag is not None:
+                values[name] = "1" if flag else "0"
+        return values
+
+
+def _parse_flag(text: str) -> bool | None:
+    """``1``/``true`` -> True, empty -> None (not said), anything else -> False."""
+    return None if text == "" else text in _TRUE
 
 
 @dataclass(frozen=True)
@@ -85,9 +110,8 @@ def write_manifest(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*REQUIRED_COLUMNS, *extra_columns])
     for row in rows:
-        writer.writerow(
-            [row.path, row.label, row.class_name, row.split, *(row.extra.get(c, "") for c in extra_columns)]
-        )
+        values = row.column_values()
+        writer.writerow([row.path, row.label, row.class_name, row.split, *(values.get(c, "") for c in extra_columns)])
     target = Path(dataset_dir) / MANIFEST_NAME
     atomic_write_text(target, buffer.getvalue())
     return target
@@ -125,14 +149,10 @@ def read_manifest(dataset_dir: Path | str) -> Manifest:
                     label = int(fields[1])
                 except ValueError:
                     raise DataError(f"{path}:{line_number}: label '{fields[1]}' is not an integer") from None
+                extra = dict(zip(extra_columns, fields[4:]))
+                flags = {name: _parse_flag(extra.pop(name)) for name in FLAG_COLUMNS if name in extra}
                 rows.append(
-                    ManifestRow(
-                        path=fields[0],
-                        label=label,
-                        class_name=fields[2],
-                        split=fields[3],
-                        extra=dict(zip(extra_columns, fields[4:])),
-                    )
+                    ManifestRow(path=fields[0], label=label, class_name=fields[2], split=fields[3], extra=extra, **flags)
                 )
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text", "prepare the dataset again") from None

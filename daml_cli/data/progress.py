@@ -1,13 +1,14 @@
-"""A byte-counting rich progress bar on stderr for downloads, checksums and extraction (or a silent stand-in)."""
+"""Byte progress for downloads, checksums and extraction: the callback the engine calls and a silent default."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 
 class ByteBar:
-    """One task of a rich Progress; every method is a no-op when the bar is disabled."""
+    """One bar: a task of a rich Progress (drawn by the CLI), or nothing at all when `progress` is None."""
 
     def __init__(self, progress, task) -> None:
         self._progress = progress
@@ -30,30 +31,15 @@ class ByteBar:
             self._progress.advance(self._task, amount)
 
 
-@contextlib.contextmanager
-def byte_progress(enabled: bool, description: str, total: int | None = None) -> Iterator[ByteBar]:
-    """Yield a ByteBar showing bytes done, speed and time left; nothing is drawn unless `enabled`."""
-    if not enabled:
-        yield ByteBar(None, None)
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+ByteProgress = Callable[[str, "int | None"], AbstractContextManager[ByteBar]]
+"""How the engine reports byte progress: ``progress(description, total)`` opens a bar for one file.
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
-        yield ByteBar(progress, progress.add_task(description, total=total))
+The caller (the CLI) decides how, or whether, progress is drawn, as `TrainReporter` does for training and the
+``on_batch`` callbacks do for embedding; the data layer never prints.
+"""
+
+
+@contextlib.contextmanager
+def silent_progress(description: str, total: int | None = None) -> Iterator[ByteBar]:
+    """A bar that draws nothing: the default wherever no caller asked for progress."""
+    yield ByteBar(None, None)

@@ -1,7 +1,8 @@
 """Where each benchmark's files come from: names, mirrors, sizes, checksums and the layouts they form.
 
 This is data, kept in one place so that tests can swap in their own fixtures (`SOURCES` is a plain dict of
-frozen dataclasses: replace an entry with `dataclasses.replace`). Facts are from `shared/spec/datasets.md`.
+frozen dataclasses: replace an entry with `dataclasses.replace`); it is the one place to update when a
+mirror or a published file changes.
 
 A *layout* is one complete set of files a dataset can be prepared from (Cars196 has three). Each file is
 recognised either by its name or, for archives, by the top-level folder its members start with, so a

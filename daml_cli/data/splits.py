@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daml_cli.data.manifest import Manifest, ManifestRow
-from daml_cli.data.preparers.validation import carve_validation
+from daml_cli.data.validation import carve_validation
 
 
 def training_splits(manifest: Manifest, val_classes: float, seed: int) -> tuple[list[ManifestRow], list[ManifestRow]]:

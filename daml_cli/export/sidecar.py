@@ -11,14 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from daml_cli import __version__
+from daml_cli.index.metadata import sidecar_path
 
-SIDECAR_SUFFIX = ".json"
-
-
-def sidecar_path(out: Path | str) -> Path:
-    """``model.onnx`` -> ``model.onnx.json`` (the suffix is appended, never substituted)."""
-    out = Path(out)
-    return out.with_name(out.name + SIDECAR_SUFFIX)
+__all__ = ["build_sidecar", "preprocessing_description", "sidecar_path"]
 
 
 def preprocessing_description(preprocessing: dict[str, Any]) -> dict[str, Any]:

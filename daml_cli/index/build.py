@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daml_cli.index.embeddings_file import EmbeddingsFile
+from daml_cli.embeddings.file import EmbeddingsFile
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.params import check_index_type
 from daml_cli.index.store import build_index, index_params_of, save_index

@@ -26,7 +26,10 @@ _REBUILD_HINT = "rebuild it with `daml index build EMB.npz --out INDEX`"
 
 
 def sidecar_path(index_path: Path | str) -> Path:
-    """The metadata file beside an index: the index path plus ``.json`` (``gallery.faiss.json``)."""
+    """The JSON file beside an artefact: its path plus ``.json``, appended, never substituted.
+
+    ``gallery.faiss`` -> ``gallery.faiss.json`` (index metadata), ``model.onnx`` -> ``model.onnx.json`` (export).
+    """
     index_path = Path(index_path)
     return index_path.with_name(index_path.name + SIDECAR_SUFFIX)
 

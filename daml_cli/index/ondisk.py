@@ -29,7 +29,7 @@ import numpy as np
 
 from daml_cli.atomic import atomic_path
 from daml_cli.errors import DataError
-from daml_cli.index.embeddings_file import EmbeddingsFile, read_embeddings
+from daml_cli.embeddings.file import EmbeddingsFile, read_embeddings
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
 from daml_cli.index.params import resolve_params
 from daml_cli.index.store import import_faiss, index_params_of

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from daml_cli.atomic import atomic_path
+from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
 from daml_cli.errors import ConfigError, DamlError, DataError, IndexFileError
+from daml_cli.index.gpu import GPU_MAX_K, shard_over_gpus
 from daml_cli.index.header import check_header, read_faiss_header
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
 from daml_cli.index.params import check_index_type, resolve_params
-from daml_cli.index.vectors import as_embedding_matrix, as_label_vector, as_path_list
 
-GPU_MAX_K = 2048  # FAISS GPU brute-force search supports k up to this
 _REBUILD_HINT = "rebuild it with `daml index build EMB.npz --out INDEX`"
 
 
@@ -217,9 +217,7 @@ def _flat_to_gpus(faiss: Any, index: Any) -> Any:
     if faiss.get_num_gpus() < 1 or not hasattr(faiss, "index_cpu_to_all_gpus"):
         return index
     try:
-        options = faiss.GpuMultipleClonerOptions()
-        options.shard = True
-        return faiss.index_cpu_to_all_gpus(index, co=options)
+        return shard_over_gpus(faiss, index)
     except (RuntimeError, MemoryError) as error:
         warnings.warn(f"GPU search unavailable ({_faiss_reason(error)}); searching on the CPU", stacklevel=3)
         return index

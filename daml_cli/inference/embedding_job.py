@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from daml_cli.embeddings.file import EmbeddingsFile, write_embeddings
 from daml_cli.index.build import build_index_file
-from daml_cli.index.embeddings_file import EmbeddingsFile, write_embeddings
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.sharded_embedding import gather_rows, shard_bounds
 from daml_cli.inference.split_embedding import embed_split, read_split_rows

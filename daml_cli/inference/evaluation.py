@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from daml_cli.index.embeddings_file import read_embeddings
+from daml_cli.embeddings.file import read_embeddings
+from daml_cli.errors import DataError
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.split_embedding import embed_split
-from daml_cli.errors import DataError
 from daml_cli.metrics.evaluate import EvaluationResult, evaluate_embeddings
 
 

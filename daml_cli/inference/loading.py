@@ -11,9 +11,9 @@ import torch
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build
 from daml_cli.errors import CheckpointError, ConfigError
+from daml_cli.models.checkpoint import file_sha256, fit_state, load_checkpoint, resolve_checkpoint
+from daml_cli.models.device import resolve_device
 from daml_cli.models.embedding import EmbeddingModel, build_model
-from daml_cli.train.checkpoint import file_sha256, load_checkpoint, resolve_checkpoint
-from daml_cli.train.device import resolve_device
 
 
 @dataclass
@@ -29,16 +29,13 @@ class LoadedModel:
 def load_model(run_or_checkpoint: Path | str, device: str = "auto") -> LoadedModel:
     """The eval-mode embedding model stored in a run folder or checkpoint file, on `device`."""
     path = resolve_checkpoint(run_or_checkpoint)
-    payload = load_checkpoint(path)
+    checkpoint = load_checkpoint(path)
     try:
-        config = build(RunConfig, payload["config"])
+        config = build(RunConfig, checkpoint.config)
     except ConfigError as error:
         raise CheckpointError(f"checkpoint {path} holds an invalid configuration: {error.message}") from None
     model = build_model(config.model, load_weights=False)  # every weight comes from the checkpoint
-    try:
-        model.load_state_dict(payload["model"])
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {path} does not fit its own model configuration: {str(error).splitlines()[0]}") from None
+    fit_state(model, checkpoint.model, path)
     target = resolve_device(device)
     model.to(target).eval()
-    return LoadedModel(model, config, dict(payload["preprocessing"]), path.resolve(), file_sha256(path), target)
+    return LoadedModel(model, config, checkpoint.preprocessing, path.resolve(), file_sha256(path), target)

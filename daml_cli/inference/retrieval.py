@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from daml_cli.data.images import is_image_file
 from daml_cli.errors import DataError, IndexFileError
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import load_index, search
-from daml_cli.inference.embedder import embed_paths
 from daml_cli.inference.loading import load_model
+from daml_cli.models.embedder import embed_paths
 from daml_cli.report.results import QueryResult, query_results_from_search
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 def expand_queries(items: Sequence[Path]) -> list[Path]:
@@ -24,7 +23,7 @@ def expand_queries(items: Sequence[Path]) -> list[Path]:
     for item in items:
         item = Path(item)
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+            found = sorted(p for p in item.rglob("*") if is_image_file(p))
             if not found:
                 raise DataError(f"query folder {item} holds no images")
             queries.extend(found)
@@ -51,7 +50,9 @@ def gallery_path(metadata: IndexMetadata, path: str) -> str:
 
 @dataclass
 class RetrievalRun:
-    results: list[QueryResult]
+    """Each query with its ranked hits, the index metadata, and the checkpoint that embedded the queries."""
+
+    queries: list[QueryResult]
     metadata: IndexMetadata
     checkpoint: Path
 

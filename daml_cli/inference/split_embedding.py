@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from daml_cli.data.manifest import read_manifest
-from daml_cli.inference.embedder import embed_paths
+from daml_cli.data.manifest import ManifestRow, read_manifest
 from daml_cli.inference.loading import LoadedModel
+from daml_cli.models.embedder import embed_paths
 
 
 @dataclass
@@ -23,10 +23,12 @@ class EmbeddedSplit:
     gallery_mask: np.ndarray | None = None
 
 
-def _flag_column(rows: list, name: str) -> np.ndarray | None:
-    if not rows or name not in rows[0].extra:
+def _flag_column(rows: list[ManifestRow], name: str) -> np.ndarray | None:
+    """The rows' `is_query` or `is_gallery` as a mask (unset counts as False); None when no row sets it."""
+    flags = [getattr(row, name) for row in rows]
+    if all(flag is None for flag in flags):
         return None
-    return np.array([row.extra.get(name, "") in ("1", "true", "True") for row in rows])
+    return np.array([bool(flag) for flag in flags])
 
 
 def _split_rows(loaded: LoadedModel, data_root: Path | None, split: str, dataset: str | None) -> tuple:

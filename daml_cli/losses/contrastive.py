@@ -1,7 +1,7 @@
 """Contrastive loss (Hadsell et al. 2006) over every pair of a batch; the negative pairs are the slots.
 
 DAML's generator needs an (anchor, positive, negative) context per synthetic, but a contrastive negative
-pair has no positive (spec §4.2 marks this UNCONFIRMED). Our choice: for a negative pair (i, j), i < j,
+pair has no positive, and the paper does not say which one to use. Our choice: for a negative pair (i, j), i < j,
 the anchor is i, the negative is j, and the positive context is a same-class partner of i drawn at random
 (seeded); if i has no partner in the batch, i itself stands in, so ``D(x⁺, x) = 0`` in J_adv.
 """

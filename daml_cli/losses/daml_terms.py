@@ -1,9 +1,12 @@
-"""The generator objectives of DAML (spec §3) as pure functions, each a per-tuple mean.
+"""The generator objectives of DAML (Duan et al. 2018, eqs. for J_hard, J_reg, J_adv, J_gen) as pure functions.
+
+Each is a per-tuple mean.
 
 Row i of every argument belongs to generator tuple i: synthetic x̃_i, anchor x_i, positive x⁺_i and the
 real negative x⁻_i it was made from. J_hard and J_reg live in the generator's (feature) space; J_adv lives
 in the metric's (embedding) space, so it is given embeddings ``f(·)``. Whether the real features are
-detached inside J_hard/J_reg is the caller's choice (spec §8, pitfall 4); these functions do not detach.
+detached inside J_hard/J_reg is the caller's choice (the training objective detaches them so the generator
+never moves the real features it learns from); these functions do not detach.
 """
 
 from __future__ import annotations
@@ -45,15 +48,6 @@ def j_adv(synthetic_emb: torch.Tensor, anchor_emb: torch.Tensor, positive_emb: t
     """
     hinge = adv_hinge(synthetic_emb, anchor_emb, positive_emb, margin)
     return _mean(hinge, synthetic_emb, anchor_emb, positive_emb)
-
-
-def adv_active_fraction(synthetic_emb: torch.Tensor, anchor_emb: torch.Tensor, positive_emb: torch.Tensor, margin: float) -> float:
-    """Fraction of tuples whose J_adv hinge is > 0 (0.0 with no tuple), for logging generator collapse."""
-    if synthetic_emb.shape[0] == 0:
-        return 0.0
-    with torch.no_grad():
-        hinge = adv_hinge(synthetic_emb, anchor_emb, positive_emb, margin)
-        return float((hinge > 0).to(torch.float64).mean())
 
 
 def j_gen(j_hard: torch.Tensor, j_reg: torch.Tensor, j_adv: torch.Tensor, lambda_reg: float, lambda_adv: float) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 For a positive pair (i, j) the slots are first side i, ``(anchor i, positive j, negative k)`` for each
 negative k of i, then side j, ``(anchor j, positive i, negative l)``. DAML makes one synthetic per slot,
-``x̃_ik = G([x_k; x_i; x_j])`` (spec §4.4, UNCONFIRMED construction).
+``x̃_ik = G([x_k; x_i; x_j])``: the paper does not spell this construction out for the lifted loss, so it
+follows the triplet case with the slot's own anchor and positive as context.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from daml_cli.config.schema import LossConfig
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import euclidean, pairwise_squared_euclidean, safe_sqrt
+from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt
 from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, random_subset, same_label_mask, unordered_pairs
 
@@ -43,22 +44,6 @@ def lifted_from_distances(pair_dist: torch.Tensor, slot_dist: torch.Tensor, slot
         return empty_loss(pair_dist, slot_dist)
     per_pair = grouped_logsumexp(margin - slot_dist, slot_pair, num_pairs) + pair_dist
     return torch.relu(per_pair).pow(2).sum() / (2 * num_pairs)
-
-
-def lifted_structure(
-    pair_i: torch.Tensor,
-    pair_j: torch.Tensor,
-    slot_anchor: torch.Tensor,
-    slot_negative: torch.Tensor,
-    slot_pair: torch.Tensor,
-    margin: float,
-) -> torch.Tensor:
-    """``J = 1/(2|P|) Σ_(i,j)∈P [log(Σ_k exp(α − D(x_i, n_ik)) + Σ_l exp(α − D(x_j, n_jl))) + D(x_i, x_j)]_+²``.
-
-    `pair_i`, `pair_j` (P, D) are the positive pairs' embeddings; slot s contributes ``α − D(slot_anchor_s,
-    slot_negative_s)`` to the log-sum-exp of pair ``slot_pair_s``. D is the plain (non-squared) distance.
-    """
-    return lifted_from_distances(euclidean(pair_i, pair_j), euclidean(slot_anchor, slot_negative), slot_pair, margin)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Multi-class N-pair loss (Sohn 2016), with one negative slot per ordered pair of classes (spec §4.3).
+"""Multi-class N-pair loss (Sohn 2016), with one negative slot per ordered pair of classes.
 
 A batch gives one (anchor, positive) pair per class. The negatives of anchor i are the positives of every
 other class, so slot (i, j), j ≠ i, is (anchor a_i, positive p_i, negative p_j): N(N−1) slots, i-major.
-DAML replaces each p_j seen by anchor i with its own synthetic x̃_ij (spec §4.3, UNCONFIRMED construction).
+DAML replaces each p_j seen by anchor i with its own synthetic x̃_ij: the paper does not spell this
+construction out, and one synthetic per slot keeps each negative's context (a_i, p_i) its own.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ tuple and one negative slot, so DAML's generator makes one synthetic negative pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, get_args
 
 import torch
@@ -14,7 +13,7 @@ import torch
 from daml_cli.config.schema import LossConfig, TripletStrategy
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt, squared_euclidean
+from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt
 from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, ordered_positive_pairs, random_pick, random_subset
 
@@ -28,29 +27,8 @@ def triplet_hinge(d_ap_sq: torch.Tensor, d_an_sq: torch.Tensor, margin: float, s
     return torch.relu(d_ap_sq - d_an_sq + margin)
 
 
-def triplet_margin(
-    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float, squared: bool = True
-) -> torch.Tensor:
-    """Per-tuple mean triplet loss ``(1/N) Σ_i [D(a_i, p_i)² − D(a_i, n_i)² + α]_+``.
-
-    Rows i of the (N, D) tensors form one triple. With ``squared=False`` the plain distances are used,
-    ``[D(a, p) − D(a, n) + α]_+``. No triple gives a zero that keeps the inputs' graphs.
-    """
-    if anchor.shape[0] == 0:
-        return empty_loss(anchor, positive, negative)
-    return triplet_hinge(squared_euclidean(anchor, positive), squared_euclidean(anchor, negative), margin, squared).mean()
-
-
-@dataclass(frozen=True)
-class TripletTuples:
-    """Batch indices of each (anchor, positive, negative) triple, as equal-length LongTensors."""
-
-    anchor: torch.Tensor
-    positive: torch.Tensor
-    negative: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.anchor.shape[0])
+# A triple (anchor, positive, negative) is exactly one negative slot: the same record, not a copy of it.
+TripletTuples = NegativeSlots
 
 
 class TripletLoss(TupleLoss):
@@ -135,7 +113,7 @@ class TripletLoss(TupleLoss):
         return TripletTuples(anchor, positive, torch.where(has_window, in_window, fallback))
 
     def negative_slots(self, tuples: TripletTuples) -> NegativeSlots:
-        return NegativeSlots(anchor=tuples.anchor, positive=tuples.positive, negative=tuples.negative)
+        return tuples
 
     def compute(self, embeddings: torch.Tensor, tuples: TripletTuples, negatives: torch.Tensor | None = None) -> LossOutput:
         if len(tuples) == 0:

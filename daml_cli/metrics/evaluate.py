@@ -33,7 +33,7 @@ import numpy as np
 from daml_cli.errors import DataError
 from daml_cli.metrics import clustering, retrieval
 from daml_cli.metrics import knn_symmetric
-from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult, faiss_gpu_count, resolve_backend
+from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult, resolve_backend
 from daml_cli.metrics.knn_symmetric import symmetric_knn
 
 METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
@@ -262,7 +262,7 @@ def evaluate_embeddings(
         item_codes = codes[items]
         n_classes = int(np.unique(item_codes).size)
         t0 = time.perf_counter()
-        use_gpu = device in ("auto", "cuda", "faiss-gpu") and faiss_gpu_count() > 0
+        use_gpu = resolve_backend(device) == "faiss-gpu"  # k-means on the GPU exactly when the search may use it
         if kmeans_nredo is None:
             kmeans_nredo = clustering.default_nredo(int(items.size), n_classes, emb.shape[1])
         km = clustering.kmeans(_rows(emb, items), n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,

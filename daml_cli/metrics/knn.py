@@ -258,25 +258,3 @@ class ExactKnn:
         return indices.cpu().numpy().astype(np.int64, copy=False), dist.cpu().numpy()
 
 
-def knn_search(
-    queries: np.ndarray,
-    gallery: np.ndarray,
-    k: int,
-    *,
-    exclude: np.ndarray | None = None,
-    exclude_self: bool = False,
-    chunk_size: int | None = None,
-    device: str = "auto",
-) -> KnnResult:
-    """Exact k nearest gallery items of each query, nearest first, ties by gallery index.
-
-    ``exclude_self=True`` is the all-against-all case (queries *are* the gallery): query i never returns
-    gallery item i. It is a shorthand for ``exclude=arange(len(queries))``.
-    """
-    if exclude_self:
-        if exclude is not None:
-            raise ValueError("give either exclude or exclude_self, not both")
-        if len(queries) != len(gallery):
-            raise ValueError("exclude_self needs queries and gallery of the same length")
-        exclude = np.arange(len(queries), dtype=np.int64)
-    return ExactKnn(gallery, device=device, chunk_size=chunk_size).search(queries, k, exclude)

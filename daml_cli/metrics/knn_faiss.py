@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-GPU_MAX_K = 2048  # FAISS's largest k for GPU flat search
+from daml_cli.index.gpu import GPU_MAX_K, shard_over_gpus
 
 
 class FaissFlatSearcher:
@@ -30,9 +30,7 @@ class FaissFlatSearcher:
         index = faiss.IndexFlatL2(gallery.shape[1])
         self.gpus = 0
         if gpu:
-            options = faiss.GpuMultipleClonerOptions()
-            options.shard = True
-            index = faiss.index_cpu_to_all_gpus(index, co=options)
+            index = shard_over_gpus(faiss, index)
             self.gpus = int(faiss.get_num_gpus())
         index.add(gallery)
         self.index = index

@@ -30,7 +30,7 @@ def mlp3(feature_dim: int, hidden: int) -> nn.Sequential:
 def official(feature_dim: int, hidden: int) -> nn.Sequential:
     """The authors' Chainer generator, ``Linear(3F -> H) -> ReLU -> Linear(H -> F)``, weights ~ N(0, 0.02).
 
-    The Chainer code ends with one more ReLU; the spec (§2) calls that a quirk and does not copy it, since
+    The Chainer code ends with one more ReLU, a quirk not copied here, since
     the official features are L2-normalised and have negative coordinates a final ReLU could never reach.
     """
     net = nn.Sequential(nn.Linear(3 * feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, feature_dim))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from daml_cli.embeddings.file import read_embeddings
 from daml_cli.errors import ConfigError
-from daml_cli.index.embeddings_file import read_embeddings
 from daml_cli.report.tsne import MIN_POINTS, write_tsne_plot
 
 MIN_SIZE, MAX_SIZE = 100, 8000

@@ -30,7 +30,7 @@ def write_retrieval_grid(
         raise DataError("no queries to draw in the retrieval grid")
     cell_w = thumb_size + 2 * BORDER
     cell_h = cell_w + TEXT_HEIGHT
-    columns = 1 + max(len(q.results) for q in queries)
+    columns = 1 + max(len(q.hits) for q in queries)
     canvas = Image.new("RGB", (columns * cell_w + GAP, len(queries) * cell_h), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default()
@@ -47,7 +47,7 @@ def write_retrieval_grid(
         _draw_cell(canvas, draw, thumb(query.query_path), (0, top), cell_w, COLOURS["query"])
         caption = "query" if query.query_label is None else f"query · {query.query_label}"
         draw.text((BORDER, top + cell_w + 2), caption, fill=(0, 0, 0), font=font)
-        for column, hit in enumerate(query.results, start=1):
+        for column, hit in enumerate(query.hits, start=1):
             left = column * cell_w + GAP
             _draw_cell(canvas, draw, thumb(hit.path), (left, top), cell_w, COLOURS[query.is_correct(hit)])
             draw.text((left + BORDER, top + cell_w + 2), f"#{hit.rank} {hit.score:.3g}", fill=(0, 0, 0), font=font)

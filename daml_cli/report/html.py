@@ -72,7 +72,7 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
         f'<figure class="probe"><img src="{uri}" alt="query"><figcaption><b>query</b>{label}<br>'
         f"{_path_caption(query.query_path, found)}</figcaption></figure>",
     ]
-    for hit in query.results:
+    for hit in query.hits:
         correct = query.is_correct(hit)
         state = {True: "correct", False: "incorrect", None: "unknown"}[correct]
         mark = {True: "✓", False: "✗", None: ""}[correct]
@@ -83,7 +83,7 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
             f'<span class="mark">{mark}</span> #{hit.rank}{hit_label}<br>{escape(score_name)} {hit.score:.4g}<br>'
             f"{_path_caption(hit.path, hit_found)}</figcaption></figure>"
         )
-    if not query.results:
+    if not query.hits:
         parts.append("<p>no results</p>")
     parts.append("</section>")
     return "\n".join(parts)
@@ -96,7 +96,7 @@ def _path_caption(path: str, found: bool) -> str:
 
 
 def _summary(queries: Sequence[QueryResult]) -> str:
-    judged = [q.is_correct(h) for q in queries for h in q.results]
+    judged = [q.is_correct(h) for q in queries for h in q.hits]
     known = [j for j in judged if j is not None]
     text = f"{len(queries)} queries, {len(judged)} results shown"
     if known:

@@ -24,11 +24,11 @@ class QueryResult:
 
     query_path: str
     query_label: int | None = None
-    results: list[RetrievalHit] = field(default_factory=list)
+    hits: list[RetrievalHit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.results = [RetrievalHit(int(r), str(p), None if lab is None else int(lab), float(s))
-                        for r, p, lab, s in self.results]
+        self.hits = [RetrievalHit(int(r), str(p), None if lab is None else int(lab), float(s))
+                     for r, p, lab, s in self.hits]
         if self.query_label is not None:
             self.query_label = int(self.query_label)
 
@@ -42,20 +42,20 @@ class QueryResult:
 def query_results_from_search(
     query_paths: Sequence[str],
     query_labels: Sequence[int] | np.ndarray | None,
-    distances: np.ndarray,
+    scores: np.ndarray,
     ids: np.ndarray,
     gallery_paths: Sequence[str],
     gallery_labels: Sequence[int] | None,
 ) -> list[QueryResult]:
-    """Turn FAISS search output (Q×k distances and ids) into QueryResults; ids of -1 (no hit) are skipped."""
+    """Turn a search's Q×k scores (higher = closer) and ids into QueryResults; ids of -1 (no hit) are skipped."""
     results: list[QueryResult] = []
     for row, query_path in enumerate(query_paths):
         hits = []
-        for gallery_id, distance in zip(ids[row].tolist(), distances[row].tolist()):
+        for gallery_id, score in zip(ids[row].tolist(), scores[row].tolist()):
             if gallery_id < 0:
                 continue
             label = None if gallery_labels is None else int(gallery_labels[gallery_id])
-            hits.append(RetrievalHit(len(hits) + 1, gallery_paths[gallery_id], label, float(distance)))
+            hits.append(RetrievalHit(len(hits) + 1, gallery_paths[gallery_id], label, float(score)))
         label = None if query_labels is None else int(query_labels[row])
         results.append(QueryResult(str(query_path), label, hits))
     return results

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from daml_cli.atomic import atomic_path
+from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector
 from daml_cli.errors import DataError
-from daml_cli.index.vectors import as_embedding_matrix, as_label_vector
 
 MIN_POINTS = 4
 PCA_DIMENSIONS = 50

@@ -132,8 +132,9 @@ class DamlObjective:
     def forward_terms(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> DamlTerms:
         """All DAML terms for one batch (no backward, no optimiser step).
 
-        Spaces (spec §8, pitfall 2): J_hard and J_reg compare features (the generator's space); J_adv and
-        J_m compare embeddings ``f(·)``, the synthetic ones obtained by `embed_features`.
+        Spaces: J_hard and J_reg compare features (the generator's space); J_adv and J_m compare embeddings
+        ``f(·)``, the synthetic ones obtained by `embed_features`. Mixing them would compare a synthetic
+        feature with an embedding, two vectors of different spaces (and often of different sizes).
         """
         daml, precision, distributed = self.daml, self.context.precision, self.context.distributed
         with self.context.timer.section("forward"), precision.autocast():
@@ -148,8 +149,7 @@ class DamlObjective:
             rng = mining_generator(self.config.seed, step)
             tuples = self.generator_loss.mine(labels, embeddings.detach(), rng)
             slots = self.generator_loss.negative_slots(tuples)
-        # detach_real: the generator reads and fits the real features but never moves them (spec §8, pitfall
-        # 4). Detaching only the J_hard/J_reg targets is not enough: through G's inputs the trunk would still
+        # detach_real: the generator reads and fits the real features but never moves them. Detaching only the J_hard/J_reg targets is not enough: through G's inputs the trunk would still
         # be pulled so that G's output lands on its targets, i.e. anchors and negatives towards each other.
         real = features.detach() if daml.detach_real else features
         x_neg, x_anchor = real.index_select(0, slots.negative), real.index_select(0, slots.anchor)

@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,23 +20,24 @@ from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
-from daml_cli.data.preparers.resize import read_resized_info
+from daml_cli.data.resized import read_resized_info
 from daml_cli.data.sampler import PKBatchSampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
 from daml_cli.errors import DamlError, TrainingInterrupted
-from daml_cli.inference.embedder import embed_paths
 from daml_cli.losses.registry import build_loss
 from daml_cli.metrics.evaluate import evaluate_embeddings
+from daml_cli.models.checkpoint import Checkpoint, fit_state, load_checkpoint, save_checkpoint
+from daml_cli.models.device import resolve_device
+from daml_cli.models.embedder import embed_paths
 from daml_cli.models.embedding import EmbeddingModel, build_model
-from daml_cli.train.checkpoint import load_checkpoint, save_checkpoint
 from daml_cli.train.context import StepContext
-from daml_cli.train.device import resolve_device
 from daml_cli.train.distributed import Distributed, check_divisible, from_environment
 from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
 from daml_cli.train.run_dir import RunDir
+from daml_cli.train.schedule import check_schedule, lr_factor
 
 
 @dataclass
@@ -92,6 +92,7 @@ class Trainer:
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        check_schedule(config.optim.scheduler, config.optim.warmup_steps, config.train.iterations)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
@@ -123,29 +124,26 @@ class Trainer:
         return model
 
     # -- checkpoints -------------------------------------------------------------------------------
-    def payload(self) -> dict[str, Any]:
-        return {
-            "daml_version": __version__,
-            "config": to_dict(self.config),
-            "preprocessing": self.preprocessing,
-            "step": self.step,
-            "model": self.model.state_dict(),
-            "objective": self.objective.state_dict(),
-            "best": {"metric": self.config.train.select_metric, "value": self.best_value},
-            "rng": {"torch": torch.get_rng_state()},
-        }
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            config=to_dict(self.config),
+            preprocessing=self.preprocessing,
+            step=self.step,
+            model=self.model.state_dict(),
+            objective=self.objective.state_dict(),
+            best={"metric": self.config.train.select_metric, "value": self.best_value},
+            rng={"torch": torch.get_rng_state()},
+            daml_version=__version__,
+        )
 
     def restore(self, path: Path) -> None:
-        payload = load_checkpoint(path)
-        try:
-            self.model.load_state_dict(payload["model"])
-            self.objective.load_state_dict(payload["objective"])
-        except (KeyError, RuntimeError, ValueError) as error:
-            raise DamlError(f"checkpoint {path} does not match this run's model: {str(error).splitlines()[0]}") from None
-        self.step = int(payload["step"])
-        self.best_value = payload.get("best", {}).get("value")
-        if "rng" in payload:
-            torch.set_rng_state(payload["rng"]["torch"])
+        checkpoint = load_checkpoint(path)
+        fit_state(self.model, checkpoint.model, path)
+        fit_state(self.objective, checkpoint.objective, path)
+        self.step = checkpoint.step
+        self.best_value = checkpoint.best.get("value")
+        if checkpoint.rng is not None:
+            torch.set_rng_state(checkpoint.rng["torch"])
 
     # -- validation --------------------------------------------------------------------------------
     def validate(self) -> dict[str, float]:
@@ -181,10 +179,10 @@ class Trainer:
             self.last_validation = metrics
             log.write({"step": self.step, "phase": "val", **metrics, "best": is_best})
             self.reporter.evaluation(self.step, metrics, is_best)
-        payload = self.payload()
-        save_checkpoint(self.run_dir.last, payload)
+        checkpoint = self.checkpoint()
+        save_checkpoint(self.run_dir.last, checkpoint)
         if is_best or not self.val_rows:
-            save_checkpoint(self.run_dir.best, payload)
+            save_checkpoint(self.run_dir.best, checkpoint)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _request_stop(self, signum: int, frame: object) -> None:
@@ -224,7 +222,7 @@ class Trainer:
         if not self.dist.any_flag(self.stop_signal is not None):
             return
         if self.dist.is_main:
-            save_checkpoint(self.run_dir.last, self.payload())
+            save_checkpoint(self.run_dir.last, self.checkpoint())
         self.dist.barrier()
         name = signal.Signals(self.stop_signal).name if self.stop_signal is not None else "a stop signal"
         raise TrainingInterrupted(
@@ -251,6 +249,9 @@ class Trainer:
                 if config.train.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
                 labels = labels.to(self.device, non_blocking=True)
+                self.context.precision.lr_factor = lr_factor(
+                    self.step, total, config.optim.scheduler, config.optim.warmup_steps
+                )
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
                 window_images += len(labels) * self.dist.world_size

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +59,27 @@ def test_train_embed_evaluate_retrieve(cli, digits_root: Path, tmp_path: Path) -
     assert page.read_text().count("<img") >= 4
 
 
+HELP_SECONDS = 2.0  # about 0.25 s on an idle laptop; generous for a loaded CI machine
+
+
 def test_help_is_fast_and_imports_no_torch() -> None:
-    probe = "import sys, time; t=time.perf_counter(); from daml_cli.cli.app import main, _register; _register(); print(time.perf_counter()-t, 'torch' in sys.modules, 'faiss' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
-    assert out[1:] == ["False", "False"]
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "daml_cli", "--help"], capture_output=True, text=True)
-    assert done.returncode == 0 and "train" in done.stdout and "retrieve" in done.stdout
+    # Timed inside the child, so interpreter start-up and a busy machine's process spawn do not count: the import
+    # of every command module plus rendering the help. Importing torch alone takes longer than the bound.
+    probe = (
+        "import sys, time\n"
+        "t = time.perf_counter()\n"
+        "from daml_cli.cli.main import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('SECONDS', time.perf_counter() - t, 'torch' in sys.modules, 'faiss' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "train" in done.stdout and "retrieve" in done.stdout and "index" in done.stdout
+    seconds, torch_loaded, faiss_loaded = done.stdout.split("SECONDS")[1].split()
+    assert (torch_loaded, faiss_loaded) == ("False", "False")
+    assert float(seconds) < HELP_SECONDS
 
 
 def test_version() -> None:

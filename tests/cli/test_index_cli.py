@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.cli_runner import run_cli as _run
-from daml_cli.index.embeddings_file import write_embeddings
+from daml_cli.embeddings.file import write_embeddings
 from daml_cli.index.metadata import sidecar_path
 from daml_cli.index.store import load_index, search
 
@@ -118,7 +118,7 @@ def test_add_errors(tmp_path: Path, capsys) -> None:
 def test_help_imports_no_faiss_or_torch() -> None:
     code = (
         "import sys\n"
-        "from daml_cli.cli.app import main\n"
+        "from daml_cli.cli.main import main\n"
         "try:\n    main(['index', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('LOADED', 'faiss' in sys.modules, 'torch' in sys.modules)\n"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from daml_cli.index.embeddings_file import write_embeddings
+from daml_cli.embeddings.file import write_embeddings
 from daml_cli.inference.embedding_job import embed_to_file
 from daml_cli.report.tsne import class_colours
 from tests.cli.conftest import one_line_error

@@ -31,7 +31,6 @@ def server():
 
 def _get(urls, dest, **kwargs):
     kwargs.setdefault("retry", FAST)
-    kwargs.setdefault("progress", False)
     return download(urls, dest, **kwargs)
 
 
@@ -90,7 +89,7 @@ def test_server_errors_are_retried_with_exponential_back_off(server, tmp_path):
     delays: list[float] = []
     policy = RetryPolicy(attempts=4, base_delay=0.5, max_delay=1.5, timeout=5)
     with pytest.raises(DownloadError, match="gave up after 4 attempts"):
-        download([server.url("/down.bin")], tmp_path / "f.bin", retry=policy, progress=False, sleep=delays.append)
+        download([server.url("/down.bin")], tmp_path / "f.bin", retry=policy, sleep=delays.append)
     assert delays == [0.5, 1.0, 1.5]  # doubled each time, capped at max_delay; no sleep after the last try
     assert len(server.requests("/down.bin")) == 4
 
@@ -148,7 +147,7 @@ def test_cars_download_falls_back_to_the_next_layout(server, tmp_path, monkeypat
     entry = sources.SOURCES["cars"]
     files = tuple(dataclasses.replace(f, sha256=None, md5=None, size=None) for f in entry.files)
     monkeypatch.setitem(sources.SOURCES, "cars", dataclasses.replace(entry, files=files))
-    got = acquire.from_downloads(sources.SOURCES["cars"], tmp_path / "downloads", progress=False)
+    got = acquire.from_downloads(sources.SOURCES["cars"], tmp_path / "downloads")
     assert got.layout.name == "car_ims"
     assert got.paths["car_ims"].read_bytes() == b"ims" and server.requests("/gone.zip") == [None]
 
@@ -159,7 +158,7 @@ def test_no_host_answers_says_what_to_download_by_hand(server, tmp_path, monkeyp
                                     "cars_test": (server.url("/e"),), "devkit": (server.url("/f"),),
                                     "test_labels": (server.url("/g"),)})
     with pytest.raises(DataError) as caught:
-        acquire.from_downloads(sources.SOURCES["cars"], tmp_path / "downloads", progress=False)
+        acquire.from_downloads(sources.SOURCES["cars"], tmp_path / "downloads")
     text = caught.value.one_line()
     assert "could not download Cars196" in text and "HTTP 404" in text
     for name in ("car_ims.tgz", "cars_annos.mat", "cars_train.tgz", "cars_test.tgz", "car_devkit.tgz",
@@ -170,7 +169,7 @@ def test_no_host_answers_says_what_to_download_by_hand(server, tmp_path, monkeyp
 
 def test_inshop_has_no_download_and_explains(tmp_path):
     with pytest.raises(DataError) as caught:
-        acquire.from_downloads(sources.SOURCES["inshop"], tmp_path / "downloads", progress=False)
+        acquire.from_downloads(sources.SOURCES["inshop"], tmp_path / "downloads")
     text = caught.value.one_line()
     assert "img.zip" in text and "list_eval_partition.txt" in text and "--archive" in text
 

@@ -37,8 +37,8 @@ def _prepare(root: Path, files, *flags: str, capsys) -> tuple[int, str, str]:
 
 def _query_gallery(manifest) -> tuple[list, list]:
     test = manifest.split("test")
-    queries = [r for r in test if r.extra["is_query"] == "1"]
-    gallery = [r for r in test if r.extra["is_gallery"] == "1"]
+    queries = [r for r in test if r.is_query is True and r.is_gallery is False]
+    gallery = [r for r in test if r.is_gallery is True and r.is_query is False]
     return queries, gallery
 
 
@@ -54,7 +54,9 @@ def test_mini_layouts(top, tmp_path, monkeypatch, capsys, mini_expected):
     assert (len(queries), len(gallery)) == (MINI["query"][0], MINI["gallery"][0])
     assert len(queries) + len(gallery) == len(manifest.split("test"))  # every test row is exactly one of both
     assert {r.label for r in queries} == {r.label for r in gallery}
-    assert all(r.extra["is_query"] == "" for r in manifest.split("train"))
+    assert all(r.is_query is None and r.is_gallery is None for r in manifest.split("train"))
+    csv_lines = (manifest.root / "manifest.csv").read_text().splitlines()
+    assert {line.rsplit(",", 2)[1:] == ["", ""] for line in csv_lines if ",train," in line} == {True}
     first = manifest.rows[0]
     assert (first.path, first.label, first.class_name) == (
         "images/WOMEN/Blouses_Shirts/id_00000001/01_1_front.jpg", 1, "id_00000001")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import read_manifest
 from daml_cli.errors import DamlError
 from daml_cli.export import onnx as onnx_export
@@ -18,9 +19,8 @@ from daml_cli.export import torchscript
 from daml_cli.export.job import TRACE_BATCH, export_model
 from daml_cli.export.sidecar import sidecar_path
 from daml_cli.export.verify import image_batches
-from daml_cli.inference.embedder import embed_paths
 from daml_cli.inference.loading import load_model
-from daml_cli.train.checkpoint import file_sha256
+from daml_cli.models.embedder import embed_paths
 
 TOLERANCE = 1e-4
 HAVE_ORT = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None

@@ -22,11 +22,11 @@ def test_manifest_query_gallery_columns_drive_evaluation(tiny_run: Path, digits_
     manifest = read_manifest(root / "digits")
     rows = []
     for position, row in enumerate(manifest.rows):
-        flags = {"is_query": "", "is_gallery": ""}
+        flags: dict[str, bool | None] = {"is_query": None, "is_gallery": None}
         if row.split == "test":
             query = position % 2 == 0
-            flags = {"is_query": "1" if query else "0", "is_gallery": "0" if query else "1"}
-        rows.append(replace(row, extra=flags))
+            flags = {"is_query": query, "is_gallery": not query}
+        rows.append(replace(row, **flags))
     write_manifest(root / "digits", rows, ["is_query", "is_gallery"])
 
     embedded = embed_split(load_model(tiny_run, "cpu"), root)

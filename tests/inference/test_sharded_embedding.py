@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daml_cli.index.embeddings_file import read_embeddings
+from daml_cli.embeddings.file import read_embeddings
 from daml_cli.index.store import load_index
 from daml_cli.inference.sharded_embedding import shard_bounds
 

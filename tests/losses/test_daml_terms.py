@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from daml_cli.losses.daml_terms import adv_active_fraction, j_adv, j_gen, j_hard, j_reg
-from daml_cli.losses.triplet import triplet_margin
+from daml_cli.losses.daml_terms import j_adv, j_gen, j_hard, j_reg
+from tests.helpers import adv_active_fraction, triplet_margin
 
 
 def _rows(seed: int, n: int = 6, d: int = 4) -> list[torch.Tensor]:
@@ -54,7 +54,7 @@ def test_terms_match_loops() -> None:
 
 
 def test_adv_and_triplet_are_complementary() -> None:
-    """Spec §3: per tuple, J_adv + J_m = |d_ap² − d_an² + α| for the triplet loss with the same α."""
+    """Per tuple, J_adv + J_m = |d_ap² − d_an² + α| for the triplet loss with the same α."""
     synthetic, anchor, positive = _rows(2)
     margin = 0.8
     for i in range(synthetic.shape[0]):

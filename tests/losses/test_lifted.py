@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from daml_cli.losses.lifted import LiftedLoss, grouped_logsumexp, lifted_structure
+from daml_cli.losses.lifted import LiftedLoss, grouped_logsumexp
+from tests.helpers import lifted_structure
 
 
 def _d(u: torch.Tensor, v: torch.Tensor) -> float:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from daml_cli.errors import ConfigError
-from daml_cli.losses.triplet import TripletLoss, triplet_margin
+from daml_cli.losses.triplet import TripletLoss
+from tests.helpers import triplet_margin
 
 
 def _loop_triplet(emb: torch.Tensor, a: list[int], p: list[int], negs: torch.Tensor, margin: float, squared: bool) -> torch.Tensor:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from daml_cli.errors import ConfigError
-from daml_cli.metrics.knn import ExactKnn, knn_search, resolve_backend, torch_topk_block
+from daml_cli.metrics.knn import ExactKnn, resolve_backend, torch_topk_block
+from tests.helpers import knn_search
 
 
 def brute_force(queries: np.ndarray, gallery: np.ndarray, k: int, exclude: np.ndarray | None = None):

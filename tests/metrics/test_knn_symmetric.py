@@ -61,7 +61,7 @@ def test_first_block_wider_than_k_and_later_blocks() -> None:
 
 
 def test_random_floats_match_the_one_sided_search() -> None:
-    from daml_cli.metrics.knn import knn_search
+    from tests.helpers import knn_search
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((300, 16)).astype(np.float32) * 3

@@ -69,7 +69,7 @@ def test_mlp3_is_three_linear_layers_with_batchnorm_and_a_linear_output() -> Non
 
 
 def test_official_layout_can_output_negative_coordinates() -> None:
-    """The Chainer code's final ReLU is not copied (spec §2): unit features have negative coordinates."""
+    """The Chainer code's final ReLU is not copied: unit features have negative coordinates."""
     torch.manual_seed(0)
     generator = HardNegativeGenerator(8, 16, "official")
     linears = [m for m in generator.modules() if isinstance(m, nn.Linear)]

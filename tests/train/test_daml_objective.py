@@ -95,7 +95,7 @@ def _scaled_identity_model() -> EmbeddingModel:
 
 
 def test_adv_is_positive_for_an_easy_negative_and_zero_for_a_hard_one() -> None:
-    """Generator frozen to output x⁻: d_an² > d_ap² + α must give J_adv > 0 (spec §8, pitfall 1)."""
+    """Generator frozen to output x⁻: d_an² > d_ap² + α must give J_adv > 0 (the margin's sign in J_adv is the opposite of the triplet loss's)."""
     config = _config(adv_margin=1.0)
     objective = _objective(config, _scaled_identity_model())
     objective.generator = Fixed(1.0)

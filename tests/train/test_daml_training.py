@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch import nn
 
-from daml_cli.cli.app import main
+from daml_cli.cli.main import main
 from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfig
 from daml_cli.losses.registry import build_loss
+from daml_cli.models.checkpoint import load_checkpoint
 from daml_cli.models.embedding import EmbeddingModel
-from daml_cli.train.checkpoint import load_checkpoint
 from daml_cli.train.daml_objective import DamlObjective
 from daml_cli.train.loop import train
 from tests.conftest import tiny_config
@@ -59,7 +59,7 @@ def test_every_loss_trains_with_and_without_daml(loss: str, daml: bool, digits_r
     assert result.steps == 6
     train_records = [r for r in _records(tmp_path / "run") if r["phase"] == "train"]
     assert [r["step"] for r in train_records] == [2, 4, 6]
-    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["objective"]
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt").objective
     if not daml:
         assert not any(key.startswith("j_") for r in train_records for key in r)
         assert "generator" not in state
@@ -86,10 +86,10 @@ def test_daml_run_resumes_with_its_generator(digits_root: Path, tmp_path: Path) 
     train(tiny_config(digits_root, *DAML_ON, "train.eval_every=0", "train.iterations=4"), first)
     resumed = tmp_path / "resumed"
     shutil.copytree(first, resumed)
-    before = load_checkpoint(first / "checkpoints" / "last.pt")["objective"]["generator"]
+    before = load_checkpoint(first / "checkpoints" / "last.pt").objective["generator"]
     result = train(tiny_config(digits_root, *DAML_ON, "train.eval_every=0"), resumed, resume=True)
     assert result.steps == 6
-    after = load_checkpoint(resumed / "checkpoints" / "last.pt")["objective"]["generator"]
+    after = load_checkpoint(resumed / "checkpoints" / "last.pt").objective["generator"]
     assert any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
 
 

@@ -60,6 +60,9 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str, daml: bool) -> 
         share = Distributed(rank=rank, world_size=world)
         result = _step(StepContext(distributed=share), share.rank_share(images), share.rank_share(labels), daml)
         torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
+        # Leave together: a rank that tears down its gloo connections while the other is still finishing its
+        # last collective makes that rank fail ("connection closed by peer"), at random under a loaded machine.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

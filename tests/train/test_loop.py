@@ -11,9 +11,11 @@ import torch
 import yaml
 
 from daml_cli.config.loading import load_config
+from daml_cli.data.manifest import read_manifest
 from daml_cli.errors import ConfigError, DamlError
-from daml_cli.train.checkpoint import load_checkpoint
-from daml_cli.train.loop import train
+from daml_cli.models.checkpoint import load_checkpoint
+from daml_cli.train import loop as loop_module
+from daml_cli.train.loop import Trainer, train
 from tests.conftest import tiny_config
 
 
@@ -28,8 +30,8 @@ def test_run_folder_contents(tiny_run: Path) -> None:
     assert all("loss" in r and "images_per_s" in r and 0.0 <= r["data_wait"] <= 1.0 for r in train_records)
     assert all(0.0 <= r["recall@1"] <= 1.0 for r in val_records)
     best = max(val_records, key=lambda r: r["recall@1"])
-    assert load_checkpoint(tiny_run / "checkpoints" / "best.pt")["best"]["value"] == pytest.approx(best["recall@1"])
-    assert load_checkpoint(tiny_run / "checkpoints" / "last.pt")["step"] == 6
+    assert load_checkpoint(tiny_run / "checkpoints" / "best.pt").best["value"] == pytest.approx(best["recall@1"])
+    assert load_checkpoint(tiny_run / "checkpoints" / "last.pt").step == 6
 
 
 def test_saved_config_reproduces_the_config(tiny_run: Path, digits_root: Path) -> None:
@@ -38,28 +40,39 @@ def test_saved_config_reproduces_the_config(tiny_run: Path, digits_root: Path) -
     assert yaml.safe_load((tiny_run / "config.yaml").read_text())["train"]["iterations"] == 6
 
 
-def test_validation_never_uses_test_classes(tiny_run: Path, digits_root: Path) -> None:
-    from daml_cli.data.manifest import read_manifest
-    from daml_cli.data.splits import training_splits
+def test_validation_never_uses_test_classes(digits_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Watch what the loop's validation really embeds, and compare its classes with the manifest's own splits.
+    embedded: list[Path] = []
+    real_embed = loop_module.embed_paths
 
+    def spy(model, paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        embedded.extend(paths)
+        return real_embed(model, paths, *args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "embed_paths", spy)
+    trainer = Trainer(tiny_config(digits_root, "data.val_classes=2"), tmp_path / "run")
+    assert trainer.validate()
     manifest = read_manifest(digits_root / "digits")
-    train_rows, val_rows = training_splits(manifest, 2, 0)
-    test_labels = {r.label for r in manifest.split("test")}
-    assert len({r.label for r in val_rows}) == 2
-    assert not ({r.label for r in val_rows} | {r.label for r in train_rows}) & test_labels
-    assert not {r.label for r in val_rows} & {r.label for r in train_rows}
+    label_of = {manifest.root / row.path: row.label for row in manifest.rows}
+    validated = {label_of[path] for path in embedded}
+    test_labels = {row.label for row in manifest.rows if row.split == "test"}
+    trained = {int(label) for label in trainer.dataset.labels.tolist()}
+    assert len(validated) == 2 and len(embedded) == len(trainer.val_rows)
+    assert not validated & test_labels
+    assert not validated & trained
+    assert validated | trained == {row.label for row in manifest.rows if row.split in ("train", "val")}
 
 
 def test_same_seed_same_weights(digits_root: Path, tmp_path: Path) -> None:
     config = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0")
     train(config, tmp_path / "a")
     train(config, tmp_path / "b")
-    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["model"]
-    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")["model"]
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").model
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt").model
     assert all(torch.equal(a[k], b[k]) for k in a)
     other = tiny_config(digits_root, "train.iterations=3", "train.eval_every=0", seed=1)
     train(other, tmp_path / "c")
-    c = load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["model"]
+    c = load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt").model
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
@@ -77,7 +90,7 @@ def test_resume_continues_to_more_iterations(tiny_run: Path, digits_root: Path, 
     shutil.copytree(tiny_run, copy)
     result = train(tiny_config(digits_root, "train.iterations=8"), copy, resume=True)
     assert result.steps == 8
-    assert load_checkpoint(copy / "checkpoints" / "last.pt")["step"] == 8
+    assert load_checkpoint(copy / "checkpoints" / "last.pt").step == 8
 
 
 def test_resume_without_a_checkpoint(digits_root: Path, tmp_path: Path) -> None:
@@ -104,9 +117,9 @@ def test_resume_equals_an_uninterrupted_run(digits_root: Path, tmp_path: Path) -
     train(tiny_config(digits_root, "train.iterations=20", *overrides), tmp_path / "whole")
     a = load_checkpoint(tmp_path / "split" / "checkpoints" / "last.pt")
     b = load_checkpoint(tmp_path / "whole" / "checkpoints" / "last.pt")
-    assert a["step"] == b["step"] == 20
-    assert all(torch.equal(a["model"][k], b["model"][k]) for k in b["model"])
-    assert a["best"] == b["best"]
+    assert a.step == b.step == 20
+    assert all(torch.equal(a.model[k], b.model[k]) for k in b.model)
+    assert a.best == b.best
 
 
 def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Path) -> None:
@@ -124,7 +137,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Pa
     config = tiny_config(digits_root, "train.iterations=12", "train.eval_every=100")
     with pytest.raises(TrainingInterrupted, match="SIGTERM received: stopped at step 4"):
         train(config, tmp_path / "run", reporter=KillAtStepFour())
-    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["step"] == 4
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt").step == 4
     assert train(config, tmp_path / "run", resume=True).steps == 12
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from daml_cli.data.manifest import ManifestRow
+from daml_cli.data.progress import ByteProgress, silent_progress
 
 
 @dataclass
@@ -31,6 +32,7 @@ class PrepareOptions:
     check_images: bool = False  # decode every image, report unreadable ones by path
     resize: int | None = None  # write a copy whose shorter side is this many pixels
     download_dir: Path | None = None  # where downloads are cached (default ROOT/downloads)
+    progress: ByteProgress = silent_progress  # how downloads, checksums and extraction report bytes (the CLI's bars)
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,5 @@ class CarsPreparer:
             metadata = [devkit / "cars_meta.mat", devkit / "cars_train_annos.mat", files["test_labels"]]
         else:  # a layout added to sources.py without a parser here
             raise DataError(f"no parser for the Cars196 layout '{layout.name}'")
-        unpacked.keep_metadata(staging, metadata)
-        unpacked.discard_sources(staging)
+        unpacked.finish(staging, metadata)
         return rows

@@ -80,6 +80,5 @@ class CubPreparer:
         rows = parse_cub(folder, self.last_train_class)
         unpacked.require_images(folder, (row.path for row in rows), ARCHIVE)
         unpacked.adopt(folder / "images", staging, "")
-        unpacked.keep_metadata(staging, [folder / name for name in TABLES])
-        unpacked.discard_sources(staging)
+        unpacked.finish(staging, [folder / name for name in TABLES])
         return rows

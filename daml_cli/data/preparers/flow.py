@@ -20,7 +20,7 @@ from daml_cli.data.preparers.base import PrepareOptions, PrepareReport, Preparer
 from daml_cli.data.preparers.checks import check_expected, check_images, count_rows, split_order
 from daml_cli.data.preparers.marker import check_marker, write_marker
 from daml_cli.data.preparers.resize import write_resized_copy
-from daml_cli.data.preparers.validation import carve_validation
+from daml_cli.data.validation import carve_validation
 from daml_cli.errors import DataError
 
 
@@ -96,7 +96,7 @@ def prepare_dataset(
             check_images(staging, rows)
         if options.resize:
             write_resized_copy(staging, rows, options.resize)
-        extra_columns = list(dict.fromkeys(column for row in rows for column in row.extra))
+        extra_columns = list(dict.fromkeys(column for row in rows for column in row.column_values()))
         write_manifest(staging, rows, extra_columns)
         images, classes = count_rows(rows)
         write_marker(staging, preparer.name, settings, images, classes)

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from daml_cli.data.images import is_image_file
+from daml_cli.data.images import IMAGE_EXTENSIONS, is_image_file
 from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers.base import PrepareOptions
 from daml_cli.errors import DataError
 
-_FORMATS_HINT = "expected one folder per class holding .jpg/.jpeg/.png/.bmp/.gif/.webp files"
+_FORMATS_HINT = f"expected one folder per class holding {'/'.join(sorted(IMAGE_EXTENSIONS))} files"
 
 
 @dataclass(frozen=True)

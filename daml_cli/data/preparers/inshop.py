@@ -10,7 +10,7 @@ class name the item id. Paths listed as `img/...` are found under the zip's `img
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from daml_cli.data.manifest import ManifestRow
@@ -23,7 +23,7 @@ HEADER = ("image_name", "item_id", "evaluation_status")
 EXTRA_COLUMNS = ("is_query", "is_gallery")
 EXPECTED = ExpectedCounts(images={"train": 25882, "test": 26830}, classes={"train": 3997, "test": 3985})
 EXPECTED_QUERY_GALLERY = (14218, 12612)
-_TEST_FLAGS = {"query": {"is_query": "1", "is_gallery": "0"}, "gallery": {"is_query": "0", "is_gallery": "1"}}
+_TEST_FLAGS = {"query": {"is_query": True, "is_gallery": False}, "gallery": {"is_query": False, "is_gallery": True}}
 
 
 def item_label(item_id: str, shown_as: str) -> int:
@@ -55,14 +55,14 @@ def parse_partition(path: Path) -> list[ManifestRow]:
         label = item_label(item, f"{PARTITION}:{number}")
         split = "train" if status == "train" else "test"
         rows.append(ManifestRow(path=f"images/{name}", label=label, class_name=item, split=split,
-                                extra=dict(_TEST_FLAGS.get(status, {}))))
+                                **_TEST_FLAGS.get(status, {})))
     return rows
 
 
 def check_query_gallery(rows: list[ManifestRow], expected: tuple[int, int] | None) -> None:
     """Query/gallery image counts as published, and every query item present in the gallery."""
-    queries = [row for row in rows if row.extra.get("is_query") == "1"]
-    gallery = [row for row in rows if row.extra.get("is_gallery") == "1"]
+    queries = [row for row in rows if row.is_query]
+    gallery = [row for row in rows if row.is_gallery]
     if expected is not None and (len(queries), len(gallery)) != expected:
         raise DataError(
             f"In-Shop has {len(queries):,} query and {len(gallery):,} gallery images, "
@@ -100,8 +100,7 @@ class InShopPreparer:
         unpacked.require_images(top, relatives, archive)
         unpacked.adopt(top, staging, "")
         rows = [
-            ManifestRow(f"images/{rel}", r.label, r.class_name, r.split, r.extra) for rel, r in zip(relatives, rows)
+            replace(row, path=f"images/{relative}") for relative, row in zip(relatives, rows)
         ]
-        unpacked.keep_metadata(staging, [files["partition"]])
-        unpacked.discard_sources(staging)
+        unpacked.finish(staging, [files["partition"]])
         return rows

@@ -7,24 +7,16 @@ preparer, the settings that change the result, the counts per split and the mani
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from daml_cli.atomic import atomic_write_text
+from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import MANIFEST_NAME
 
 MARKER_NAME = ".daml-prepared.json"
 MARKER_VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_marker(

@@ -13,10 +13,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.data.preparers.folder import build_presplit
-from daml_cli.data.preparers.marker import file_sha256
 from daml_cli.errors import DataError
 
 TRAIN_ZIP = "images_background_small1.zip"

@@ -17,14 +17,8 @@ from PIL import Image
 from daml_cli.atomic import atomic_write_text
 from daml_cli.data.images import load_rgb
 from daml_cli.data.manifest import ManifestRow
+from daml_cli.data.resized import RESIZED_INFO_NAME, resized_folder_name
 from daml_cli.errors import DataError
-
-RESIZED_INFO_NAME = "resized.json"
-
-
-def resized_folder_name(size: int) -> str:
-    return f"resized-{size}"
-
 
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
     """(w, h) scaled so that min(w, h) == size, keeping the aspect ratio (each side at least 1 px)."""
@@ -60,16 +54,3 @@ def write_resized_copy(
     atomic_write_text(dataset_dir / RESIZED_INFO_NAME, json.dumps(info, indent=2) + "\n")
     return folder
 
-
-def read_resized_info(dataset_dir: Path | str) -> dict | None:
-    """The ``resized.json`` of a prepared dataset, or None when it has no resized copy."""
-    path = Path(dataset_dir) / RESIZED_INFO_NAME
-    if not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise DataError(f"{path} is not valid JSON", "prepare the dataset again with --force") from None
-    if not isinstance(info, dict) or not (Path(dataset_dir) / str(info.get("folder", ""))).is_dir():
-        raise DataError(f"{path} does not describe an existing resized folder", "prepare again with --force")
-    return info

@@ -79,6 +79,5 @@ class SopPreparer:
             raise DataError(f"{ARCHIVE} lists images outside the class folders, e.g. {loose[0]}")
         for top in sorted({rel.split("/", 1)[0] for rel in relatives}):
             unpacked.adopt(folder / top, staging, top)
-        unpacked.keep_metadata(staging, [folder / name for name in (*LISTS.values(), "Ebay_info.txt")])
-        unpacked.discard_sources(staging)
+        unpacked.finish(staging, [folder / name for name in (*LISTS.values(), "Ebay_info.txt")])
         return rows

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -26,18 +25,13 @@ METADATA_DIR = "metadata"
 _LISTED = 5
 
 
-def show_progress() -> bool:
-    """Draw progress bars only for a person watching a terminal."""
-    return sys.stderr.isatty()
-
-
 def gather(name: str, staging: Path, options: PrepareOptions) -> tuple[Layout, dict[str, Path]]:
     """Acquire dataset `name` (local archives or downloads into `options.download_dir`) and unpack it.
 
     Returns the layout used and, per file key, the extracted folder (archives) or copied file (plain files).
     """
     dataset = get_sources(name)
-    progress = show_progress()
+    progress = options.progress
     if options.archives:
         acquired = from_archives(dataset, options.archives, options.skip_checksum, progress)
     else:
@@ -100,6 +94,12 @@ def keep_metadata(staging: Path, files: Sequence[Path]) -> None:
 def discard_sources(staging: Path) -> None:
     """Remove what is left of the unpacked archives (everything needed has been moved or copied)."""
     shutil.rmtree(staging / SOURCES_DIR, ignore_errors=True)
+
+
+def finish(staging: Path, metadata: Sequence[Path]) -> None:
+    """The last step every archive preparer shares: keep the annotation files, then discard the sources."""
+    keep_metadata(staging, metadata)
+    discard_sources(staging)
 
 
 def split_of(label: int, last_train_class: int) -> str:

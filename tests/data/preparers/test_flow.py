@@ -12,7 +12,7 @@ from daml_cli.data.manifest import read_manifest
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.data.preparers.flow import prepare_dataset
 from daml_cli.data.preparers.marker import MARKER_NAME
-from daml_cli.data.preparers.resize import RESIZED_INFO_NAME, read_resized_info
+from daml_cli.data.resized import RESIZED_INFO_NAME, read_resized_info
 from daml_cli.errors import DataError
 
 

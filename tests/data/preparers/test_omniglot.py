@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from daml_cli.data.manifest import read_manifest
-from daml_cli.data.omniglot import prepare_omniglot_benchmark
-from daml_cli.data.preparers.base import PrepareOptions
+from daml_cli.data.preparers.base import PrepareOptions, PrepareReport
 from daml_cli.data.preparers.flow import prepare_dataset
-from daml_cli.data.preparers.omniglot import safe_extract_zip
+from daml_cli.data.preparers.omniglot import OmniglotPreparer, safe_extract_zip
 from daml_cli.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "omniglot"
@@ -19,6 +19,12 @@ needs_omniglot = pytest.mark.skipif(
     not (SHARED / "images_background_small1.zip").is_file(),
     reason=f"Omniglot zips not found in {SHARED} (the shared data folder is absent)",
 )
+
+
+def prepare_omniglot_benchmark(root: Path, shared_dir: Path) -> PrepareReport:
+    """``ROOT/omniglot`` prepared from the two zips in `shared_dir`, as `daml prepare omniglot` would."""
+    options = replace(PrepareOptions(), source=Path(shared_dir), archives=[])
+    return prepare_dataset("omniglot", Path(root), options, OmniglotPreparer())
 
 
 @needs_omniglot

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from daml_cli.atomic import atomic_path
+from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
 from daml_cli.errors import DataError
-from daml_cli.index.vectors import as_embedding_matrix, as_label_vector, as_path_list
 
 _STRING_KEYS = ("checkpoint", "checkpoint_sha256", "root")
 _JSON_KEYS = ("preprocessing_json", "extra_json")

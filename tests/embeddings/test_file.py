@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from daml_cli.embeddings.file import read_embeddings, write_embeddings
 from daml_cli.errors import DataError
-from daml_cli.index.embeddings_file import read_embeddings, write_embeddings
 
 
 def _write(path: Path, **arrays) -> Path:

@@ -1,5 +1,7 @@
 """The optional validation split: whole training classes moved from split 'train' to 'val'.
 
+Shared by ``daml prepare --val-classes`` and a training run's ``data.val_classes``, so its messages name both.
+
 Validation classes are carved from the training classes (never from test) so model selection never sees a
 test class, which is what a class-disjoint (zero-shot) protocol requires.
 """
@@ -22,7 +24,7 @@ def validation_class_count(val_classes: float, train_classes: int) -> int:
     ``0``: none. At least one class must stay in training.
     """
     if val_classes < 0 or math.isnan(val_classes):
-        raise DataError(f"--val-classes must be >= 0, got {val_classes}")
+        raise DataError(f"the validation classes (--val-classes, or data.val_classes in a run) must be >= 0, got {val_classes}")
     if val_classes == 0:
         return 0
     if val_classes < 1:
@@ -30,12 +32,14 @@ def validation_class_count(val_classes: float, train_classes: int) -> int:
     else:
         if val_classes != int(val_classes):
             raise DataError(
-                f"--val-classes {val_classes} is neither a fraction below 1 nor a whole number of classes"
+                f"the validation classes (--val-classes, or data.val_classes in a run) are {val_classes}, "
+                "neither a fraction below 1 nor a whole number of classes"
             )
         count = int(val_classes)
     if count >= train_classes:
         raise DataError(
-            f"--val-classes {val_classes:g} asks for {count} of the {train_classes} training classes",
+            f"the validation classes (--val-classes, or data.val_classes in a run) ask for {count} of the "
+            f"{train_classes} training classes",
             "at least one class must stay in training; use a smaller value",
         )
     return count
