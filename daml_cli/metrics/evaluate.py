@@ -14,10 +14,11 @@ pytorch-metric-learning does for MAP@R. R, per query, is the number of such item
 Clustering metrics (NMI, F1) cluster every item that is a query or in the gallery with k-means, k = the
 number of classes among them.
 
-The k-NN search is exact and chunked (``knn.ExactKnn``); all-against-all on the CPU (no masks, no forced
-chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which multiplies each block of the
-symmetric product once and serves both of its sides (about half the work) and holds every item's k
-neighbours at once (N × k × 12 bytes). Its k is the largest K asked for, or the largest R when MAP@R /
+The k-NN search is exact and chunked (``knn.ExactKnn``). With ``symmetric=True``, all-against-all on the
+CPU (no masks, no forced chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which
+multiplies each block of the symmetric product once and serves both of its sides (half the multiply-adds)
+and holds every item's k neighbours at once (N × k × 12 bytes). It is off by default: on the 2-core CPU it
+was measured on, its top-k bookkeeping cost what the halved product saved (docs/results/performance.md). Its k is the largest K asked for, or the largest R when MAP@R /
 R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk; on the chunked
 path the neighbour lists of all queries never exist at once.
 """
@@ -37,10 +38,6 @@ from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult
 from daml_cli.metrics.knn_symmetric import symmetric_knn
 
 METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
-# The symmetric search pays off only when each row sees many blocks and k is small against N: measured on 2
-# cores, N = 6,000 with k = 1,000 was slower than the chunked search, N = 24,000 already faster.
-SYMMETRIC_MIN_ITEMS = 8192
-SYMMETRIC_MIN_ITEMS_PER_K = 16
 
 
 @dataclass
@@ -139,11 +136,11 @@ def _result_chunks(found: KnnResult, queries: np.ndarray, rows: int = 4096) -> I
         yield KnnChunk(start, found.indices[pick], found.distances[pick])
 
 
-def _use_symmetric(backend: str, query_mask: np.ndarray | None, gallery_mask: np.ndarray | None,
+def _use_symmetric(asked: bool, backend: str, query_mask: np.ndarray | None, gallery_mask: np.ndarray | None,
                    chunk_size: int | None) -> bool:
-    """All-against-all on the CPU torch backend with FAISS present (its heaps) and no chunk size forced."""
-    return backend == "torch-cpu" and query_mask is None and gallery_mask is None and chunk_size is None \
-        and knn_symmetric.available()
+    """Asked for, all-against-all, on the CPU torch backend with FAISS present (its heaps), no chunk size."""
+    return asked and backend == "torch-cpu" and query_mask is None and gallery_mask is None \
+        and chunk_size is None and knn_symmetric.available()
 
 
 def _retrieval_metrics(
@@ -161,9 +158,8 @@ def _retrieval_metrics(
 ) -> _Retrieval:
     """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``.
 
-    ``symmetric``: the gallery is every item, in order (all-against-all), so the search may run once with
-    ``knn_symmetric`` (half the product; when N ≥ SYMMETRIC_MIN_ITEMS and N ≥ SYMMETRIC_MIN_ITEMS_PER_K · k)
-    and its rows are scored in chunks.
+    ``symmetric``: the gallery is every item, in order (all-against-all), so the search runs once with
+    ``knn_symmetric`` (half the product) and its rows are scored in chunks.
     """
     k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
     g_codes = codes[gallery]
@@ -171,7 +167,6 @@ def _retrieval_metrics(
     ap_sum = rp_sum = 0.0
     t_knn = t_ret = 0.0
     t0 = time.perf_counter()
-    symmetric = symmetric and emb.shape[0] >= max(SYMMETRIC_MIN_ITEMS, SYMMETRIC_MIN_ITEMS_PER_K * k)
     if symmetric:  # queries ⊆ gallery = every item: one symmetric search for all, scored chunk by chunk
         found = symmetric_knn(emb, k)
         name, chunks = found.backend, _result_chunks(found, queries)
@@ -215,6 +210,7 @@ def evaluate_embeddings(
     kmeans_niter: int = 20,
     kmeans_nredo: int | None = None,
     chunk_size: int | None = None,
+    symmetric: bool = False,
 ) -> EvaluationResult:
     """Compute the requested metrics (see the module docstring for the protocol).
 
@@ -249,7 +245,7 @@ def evaluate_embeddings(
             )
         ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
                                  wanted, backend, chunk_size,
-                                 _use_symmetric(backend, query_mask, gallery_mask, chunk_size))
+                                 _use_symmetric(symmetric, backend, query_mask, gallery_mask, chunk_size))
         found.update(ret.metrics)
         seconds.update(ret.seconds)
         backend = ret.backend

@@ -86,11 +86,10 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     n = 60
     labels = rng.integers(0, 9, size=n)
     x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
-    monkeypatch.setattr(evaluate_module, "SYMMETRIC_MIN_ITEMS", 1)
-    monkeypatch.setattr(evaluate_module, "SYMMETRIC_MIN_ITEMS_PER_K", 1)
     monkeypatch.setattr(evaluate_module, "symmetric_knn",
                         lambda emb, k: symmetric_knn(emb, k, block_rows=16))
-    sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu")
+    sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu",
+                              symmetric=True)
     plain = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"),
                                 device="cpu", chunk_size=7)
     assert "symmetric" in sym.backend and plain.backend == "torch-cpu"
@@ -98,7 +97,7 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     assert sym.excluded_queries == plain.excluded_queries
 
 
-def test_small_sets_keep_the_chunked_search() -> None:
+def test_the_chunked_search_is_the_default() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 4)).astype(np.float32)
     labels = rng.integers(0, 20, size=200)
