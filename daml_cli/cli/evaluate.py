@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -22,35 +21,40 @@ def parse_int_list(text: str, option: str) -> list[int]:
 
 
 def evaluate(
-    run: Optional[Path] = typer.Argument(None, help="Run folder or checkpoint to embed the split with."),
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name (default: the run's)."),
-    split: str = typer.Option("test", "--split", help="Manifest split to evaluate."),
-    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="EMB.npz from `daml embed` instead of a model."),
-    k: Optional[str] = typer.Option(None, "--k", help="Recall@K values, e.g. 1,2,4,8 (default: the run's)."),
-    metrics: str = typer.Option("recall,nmi,f1,map@r,r_precision", "--metrics", help="Metrics to compute."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the metrics as a flat JSON object."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    seed: int = typer.Option(0, "--seed", help="k-means seed."),
+    run: Optional[Path] = typer.Argument(None, metavar="[RUN]", help="Run folder or checkpoint to embed the split with."),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", metavar="PATH", help="Folder holding prepared datasets."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", metavar="NAME", help="Dataset name (default: the run's)."),
+    split: str = typer.Option("test", "--split", metavar="SPLIT", help="Manifest split to evaluate."),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", metavar="PATH", help="EMB.npz from `daml embed` instead of a model."),
+    recall_at: Optional[str] = typer.Option(None, "--recall-at", metavar="K,...", help="Recall@K values, e.g. 1,2,4,8 (default: the run's)."),
+    old_k: Optional[str] = typer.Option(None, "--k", hidden=True, help="Old spelling of --recall-at."),
+    metrics: str = typer.Option("recall,nmi,f1,map@r,r_precision", "--metrics", metavar="NAME,...", help="Metrics to compute."),
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="PATH", help="Also write the metrics as a flat JSON object to PATH (`-`: print it)."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu or cuda."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="k-means seed."),
 ) -> None:
     """Evaluate retrieval and clustering quality on a class-disjoint split."""
-    from daml_cli.atomic import atomic_write_text
+    from daml_cli.cli.outputs import STDOUT, emit_json
     from daml_cli.cli.tables import metrics_table
     from daml_cli.cli.progress import LazyBar, console, results
     from daml_cli.inference.evaluation import evaluate_source
 
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
-    ks = parse_int_list(k, "--k") if k else None
+    spelled, k = ("--k", old_k) if old_k is not None else ("--recall-at", recall_at)
+    ks = parse_int_list(k, spelled) if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
     with LazyBar("embed") as bar:
         outcome = evaluate_source(
             run=run, embeddings=embeddings, data_root=data_root, dataset=dataset, split=split, ks=ks,
             metrics=wanted, device=device, seed=seed, on_batch=bar.advance, on_total=bar.total,
         )
-    results.print(metrics_table(outcome.result.metrics, title=outcome.title))
+    if json_out != STDOUT:  # with `--json -` stdout holds the JSON alone
+        results.print(metrics_table(outcome.result.metrics, title=outcome.title))
     console.print(f"k-NN backend: {outcome.result.backend}; {outcome.count} items" + (
         f"; {outcome.result.excluded_queries} queries without another item of their class were left out"
         if outcome.result.excluded_queries else ""))
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(outcome.result.metrics, indent=2) + "\n")
+        written = emit_json(json_out, outcome.result.metrics)
+        if written is not None:
+            console.print(f"wrote {written}", highlight=False, soft_wrap=True)

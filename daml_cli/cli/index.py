@@ -24,22 +24,25 @@ index_app = typer.Typer(
 @index_app.command("build")
 def build(
     embeddings: List[Path] = typer.Argument(
-        ..., help="EMB.npz written by `daml embed`; several (shards of one gallery) with --type ivfpq --on-disk."
+        ..., metavar="EMB.npz...",
+        help="EMB.npz written by `daml embed`; several (shards of one gallery) with --type ivfpq --on-disk.",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Index file to write; metadata goes to OUT.json."),
-    index_type: str = typer.Option("flat", "--type", "-t", help="flat (exact), ivfpq (compressed) or hnsw (graph)."),
-    root: Optional[str] = typer.Option(
-        None, "--root", help="Folder the image paths are relative to (default: the one recorded in EMB.npz)."
+    out: Path = typer.Option(..., "--out", "-o", metavar="PATH", help="Index file to write; metadata goes to OUT.json."),
+    index_type: str = typer.Option("flat", "--type", "-t", metavar="TYPE", help="flat (exact), ivfpq (compressed) or hnsw (graph)."),
+    image_root: Optional[str] = typer.Option(
+        None, "--image-root", metavar="PATH", help="Folder the image paths are relative to (default: the one recorded in EMB.npz)."
     ),
+    old_root: Optional[str] = typer.Option(None, "--root", hidden=True, help="Old spelling of --image-root."),
     param: List[str] = typer.Option(
-        [], "--param", "-p", help="Index parameter NAME=VALUE, repeatable (ivfpq: nlist, m, nbits, nprobe; "
+        [], "--param", metavar="NAME=VALUE", help="Index parameter, repeatable (ivfpq: nlist, m, nbits, nprobe; "
         "hnsw: M, efConstruction, efSearch). Unset ones are derived from the gallery size."
     ),
+    old_param: List[str] = typer.Option([], "-p", hidden=True, help="Old short spelling of --param."),
     on_disk: bool = typer.Option(
         False, "--on-disk", help="ivfpq only: keep the inverted lists in OUT's .ivfdata file (memory-mapped), "
         "adding the shards one at a time: for galleries larger than memory."
     ),
-    train_size: int = typer.Option(100_000, "--train-size", help="--on-disk: rows sampled to train ivfpq."),
+    train_size: int = typer.Option(100_000, "--train-size", metavar="N", help="--on-disk: rows sampled to train ivfpq."),
 ) -> None:
     """Build a gallery index from EMB.npz (or several shards) and write it with its metadata."""
     from daml_cli.errors import ConfigError
@@ -47,7 +50,8 @@ def build(
     from daml_cli.index.params import check_index_type, parse_param_options
 
     check_index_type(index_type)
-    params = parse_param_options(param)
+    params = parse_param_options([*param, *old_param])
+    root = image_root if image_root is not None else old_root
     if on_disk:
         if index_type != "ivfpq":
             raise ConfigError(f"--on-disk needs --type ivfpq, got {index_type}")
@@ -69,15 +73,17 @@ def build(
 @index_app.command("add")
 def add(
     index_path: Path = typer.Argument(..., metavar="INDEX", help="Index built by `daml index build`."),
-    embeddings: Path = typer.Argument(..., help="EMB.npz with the vectors to append."),
+    embeddings: Path = typer.Argument(..., metavar="EMB.npz", help="EMB.npz with the vectors to append."),
 ) -> None:
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
     from daml_cli.embeddings.file import read_embeddings
+    from daml_cli.index.build import class_names_of
     from daml_cli.index.store import add_to_index
 
     emb = read_embeddings(embeddings)
     metadata = add_to_index(
-        index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root
+        index_path, emb.embeddings, emb.paths, emb.labels, checkpoint_sha256=emb.checkpoint_sha256, root=emb.root,
+        class_names=class_names_of(emb),
     )
     typer.echo(f"added {emb.count} vectors to {index_path} ({_describe(metadata)})")
 

@@ -18,8 +18,9 @@ def _complete_name(incomplete: str) -> list[str]:
 
 
 def prepare(
-    name: str = typer.Argument(..., help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
-    root: Path = typer.Argument(..., help="Folder that receives ROOT/NAME."),
+    name: str = typer.Argument(..., metavar="NAME", help=f"Dataset: {_NAMES}.", autocompletion=_complete_name),
+    root: Optional[Path] = typer.Argument(None, metavar="[ROOT]", help="Folder that receives ROOT/NAME (or --data-root)."),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", metavar="PATH", help="Same as ROOT: the folder holding prepared datasets."),
     source: Optional[Path] = typer.Option(None, help="folder: one subfolder per class; omniglot: folder with the zips."),
     train_dir: Optional[Path] = typer.Option(None, help="folder: training classes (with --test-dir)."),
     test_dir: Optional[Path] = typer.Option(None, help="folder: test classes (with --train-dir)."),
@@ -33,6 +34,13 @@ def prepare(
     resize: Optional[int] = typer.Option(None, help="Also write a copy whose shorter side is N pixels."),
 ) -> None:
     """Prepare a dataset: images plus manifest.csv in ROOT/NAME."""
+    from daml_cli.errors import ConfigError
+
+    if root is not None and data_root is not None and root != data_root:
+        raise ConfigError(f"ROOT ({root}) and --data-root ({data_root}) name different folders", "give one of them")
+    root = root if root is not None else data_root
+    if root is None:
+        raise ConfigError("no data folder given", f"e.g. daml prepare {name} data  (or --data-root data)")
     from rich.console import Console
     from rich.table import Table
 

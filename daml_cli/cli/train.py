@@ -16,13 +16,16 @@ def default_run_dir(preset: str) -> Path:
 
 
 def train(
-    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Preset name from presets/ or a YAML file."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", metavar="NAME|FILE", help="Preset name from presets/ or a YAML file."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder holding prepared datasets."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/PRESET-TIME)."),
-    overrides: List[str] = typer.Option([], "--set", help="Override a setting: --set train.iterations=40."),
+    overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a setting: --set train.iterations=40."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    init: Optional[Path] = typer.Option(
+        None, "--init", help="Start from the trunk and embedder of this checkpoint or run folder (any preset)."
+    ),
 ) -> None:
     """Train an embedding model; writes config.yaml, checkpoints/{last,best}.pt and metrics.jsonl."""
     from daml_cli.cli.progress import RichTrainReporter, console, format_terms
@@ -45,6 +48,11 @@ def train(
         extra["seed"] = seed
     if device is not None:
         extra["device"] = device
+    if init is not None:
+        if resume:
+            raise ConfigError("--init starts a new run; --resume continues one", "drop one of them")
+        extra["train.init"] = str(init)
+        extra["train.init_sha256"] = ""  # hashed afresh: this is a new choice of weights
     config = load_config(source, overrides, extra)
     run_dir = out or default_run_dir(source)
     result = run_training(config, run_dir, resume=resume, preset=source, reporter=RichTrainReporter())

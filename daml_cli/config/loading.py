@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from daml_cli.config.daml_layout import unset_layout_keys
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
@@ -96,13 +97,16 @@ def load_config(
 ) -> RunConfig:
     """Read a preset (or a saved run's `config.yaml`), apply overrides in order, validate.
 
-    `extra` holds dotted keys set by dedicated CLI flags (``--seed`` -> ``seed``), applied last.
+    `extra` holds dotted keys set by dedicated CLI flags (``--seed`` -> ``seed``), applied last; then
+    ``daml.layout`` fills the keys it implies that are still unset (config/daml_layout.py).
     """
     data = copy.deepcopy(read_yaml(resolve_preset(name_or_file)))
     data.pop("preset", None)
     for text in overrides or []:
         apply_override(data, *parse_override(text))
     for key, value in (extra or {}).items():
+        apply_override(data, key, value)
+    for key, value in unset_layout_keys(data):
         apply_override(data, key, value)
     return build(RunConfig, data)
 

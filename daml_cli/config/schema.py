@@ -7,7 +7,7 @@ from typing import Literal
 
 BackboneName = Literal["small_cnn", "googlenet", "resnet50"]
 LossName = Literal["triplet", "npair", "lifted", "contrastive"]
-TripletStrategy = Literal["all", "random", "semihard", "easy"]
+TripletStrategy = Literal["all", "random", "semihard", "easy", "official"]
 
 
 @dataclass
@@ -22,6 +22,7 @@ class DataConfig:
     hflip: bool = True  # horizontal flip in training augmentation (off for characters and digits)
     val_classes: float = 0.2  # fraction of training classes held out as the validation split (0 = none)
     workers: int = 0  # DataLoader worker processes
+    cache_mb: int = 1024  # keep decoded training images in memory up to this many MiB per process (0 = off)
 
 
 @dataclass
@@ -40,7 +41,7 @@ class LossConfig:
     name: LossName = "triplet"
     margin: float = 0.2  # α of triplet (squared distances) and contrastive
     squared: bool = True  # triplet/contrastive on squared Euclidean distances, as the DAML spec writes them
-    triplets: TripletStrategy = "semihard"  # how negatives are chosen for each (anchor, positive) pair
+    triplets: TripletStrategy = "semihard"  # how negatives are chosen per (anchor, positive) pair; official: batch = [a; p; n]
     negatives_per_pair: int = 1  # for triplets: random/easy
     l2_reg: float = 3e-3  # N-pair embedding L2 penalty
     lifted_margin: float = 1.0  # α of lifted structure (non-squared distances)
@@ -49,8 +50,10 @@ class LossConfig:
 
 @dataclass
 class SamplerConfig:
+    kind: Literal["pk", "triplets"] = "pk"  # P×K class-balanced batches, or the authors' [anchors; positives; negatives]
     classes_per_batch: int = 16  # P
     images_per_class: int = 4  # K
+    triplets_per_batch: int = 40  # kind=triplets: T triplets of 3T distinct-class images (the authors' code: 40, batch 120)
 
 
 @dataclass
@@ -67,10 +70,12 @@ class OptimConfig:
 class DamlConfig:
     """Deep Adversarial Metric Learning: a generator turns easy negatives into synthetic hard ones.
 
-    Defaults are the settings the DAML paper recommends (λ1 = 1, λ2 = 50, λ = 1, α = 1).
+    Field defaults are the ``gedml`` layout; ``layout: official`` (config/daml_layout.py) fills every piece it
+    implies that a preset or ``--set`` leaves unset with the authors' value (README, "our DAML vs the authors' code").
     """
 
     enabled: bool = False  # train with synthetic hard negatives (see the DAML section of the README)
+    layout: Literal["official", "gedml"] = "gedml"  # the set of defaults for the pieces below; see config/daml_layout.py
     pretrain_iters: int = 0  # metric-only steps on the plain base loss before the generator starts
     gen_warmup_iters: int = 0  # generator-only steps on J_gen with the metric frozen, before the joint phase
     update: Literal["joint", "alternating"] = "joint"  # one summed backward, or G on J_gen / metric on J_m
@@ -84,7 +89,12 @@ class DamlConfig:
     generator_hidden: int = 0  # hidden width of the generator (0 = the feature width)
     detach_real: bool = True  # real features reach the generator and J_hard/J_reg detached: G fits them, never moves them
     joint_trunk_lr_scale: float = 1.0  # multiply the trunk's learning rate in the joint phase (official: 0.001)
-    collapse_threshold: float = 0.05  # warn when mean ||x̃−x|| / ||x−x⁻|| falls below this
+    collapse_threshold: float = 0.05  # synthetics count as collapsed when mean ||x̃−x|| / ||x−x⁻|| falls below this
+    on_collapse: Literal["restore", "stop", "warn"] = "restore"  # restore the last good generator and skip the step, stop the run, or only warn
+    half_hinge: bool = False  # multiply J_adv and J_m by ½, as the authors' code does
+    input_order: Literal["nap", "apn"] = "nap"  # generator input [x⁻; x; x⁺] (paper) or [x; x⁺; x⁻] (authors' code)
+    generator_relu: bool = False  # end the generator with a ReLU, as the authors' code does (off: see the README)
+    pretrain_on: Literal["embedding", "features"] = "embedding"  # pre-training loss on f(x), or on x with f untouched (authors' code)
 
 
 @dataclass
@@ -97,6 +107,8 @@ class TrainConfig:
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # autocast: auto = bf16 on a GPU, off on the CPU
     channels_last: bool = True  # memory format of image batches (faster convolutions on CPU and GPU)
     compile: bool = False  # torch.compile the trunk
+    init: str = ""  # checkpoint whose trunk/neck/embedder weights start this run (`daml train --init`); "" = fresh
+    init_sha256: str = ""  # SHA-256 of `init`, recorded by `daml train --init` so the run reproduces
 
 
 @dataclass

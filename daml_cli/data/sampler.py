@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from daml_cli.config.schema import RunConfig
 from daml_cli.errors import ConfigError
 
 
@@ -67,3 +68,55 @@ class PKBatchSampler(torch.utils.data.Sampler[list[int]]):
         while True:
             yield self.batch_items(self.step)
             self.step += 1
+
+
+class TripletBatchSampler(PKBatchSampler):
+    """The authors' triplet batches: 3T images of 2T distinct classes, laid out [anchors; positives; negatives].
+
+    Each step draws 2T distinct classes: the first T give an (anchor, positive) pair each, the other T one
+    negative each, paired index-wise, so batch position i, T + i, 2T + i is one triple. Seeded per step
+    like `PKBatchSampler`, so resuming reproduces the same batches.
+    """
+
+    def __init__(self, labels: Sequence[int], triplets_per_batch: int, seed: int = 0, start_step: int = 0) -> None:
+        super().__init__(labels, 2, 2, seed, start_step)
+        if triplets_per_batch < 1:
+            raise ConfigError("'sampler.triplets_per_batch' must be at least 1")
+        if 2 * triplets_per_batch > len(self.classes):
+            raise ConfigError(
+                f"'sampler.triplets_per_batch' = {triplets_per_batch} needs {2 * triplets_per_batch} classes with 2+ "
+                f"images; the training split has {len(self.classes)}",
+                f"use at most {len(self.classes) // 2}",
+            )
+        self.triplets = triplets_per_batch
+
+    @property
+    def batch_size(self) -> int:
+        return 3 * self.triplets
+
+    def batch(self, step: int) -> list[int]:
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
+        chosen = torch.randperm(len(self.classes), generator=rng)[: 2 * self.triplets].tolist()
+        anchors, positives, negatives = [], [], []
+        for position, class_position in enumerate(chosen):
+            members = self.classes[class_position]
+            picks = torch.randperm(len(members), generator=rng)[:2].tolist()
+            if position < self.triplets:
+                anchors.append(members[picks[0]])
+                positives.append(members[picks[1]])
+            else:
+                negatives.append(members[picks[0]])
+        return anchors + positives + negatives
+
+
+def build_sampler(labels: list[int], config: RunConfig) -> PKBatchSampler:
+    """P×K batches, or the authors' [anchors; positives; negatives] batches (`sampler.kind`)."""
+    official = config.loss.name == "triplet" and config.loss.triplets == "official"
+    if official != (config.sampler.kind == "triplets"):
+        raise ConfigError(
+            "sampler.kind=triplets and loss.triplets=official go together (the triplet loss only)",
+            f"got sampler.kind={config.sampler.kind}, loss.name={config.loss.name}, loss.triplets={config.loss.triplets}",
+        )
+    if config.sampler.kind == "triplets":
+        return TripletBatchSampler(labels, config.sampler.triplets_per_batch, config.seed)
+    return PKBatchSampler(labels, config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed)

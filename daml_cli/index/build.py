@@ -10,6 +10,16 @@ from daml_cli.index.params import check_index_type
 from daml_cli.index.store import build_index, index_params_of, save_index
 
 
+def class_names_of(emb: EmbeddingsFile) -> dict[str, str] | None:
+    """The label -> class name map `daml embed` stores in EMB.npz's extra metadata, for the labels present."""
+    names = emb.extra.get("class_names")
+    if not isinstance(names, dict) or emb.labels is None:
+        return None
+    present = {str(int(label)) for label in set(emb.labels.tolist())}
+    kept = {str(k): str(v) for k, v in names.items() if str(k) in present}
+    return kept or None
+
+
 def build_index_file(
     emb: EmbeddingsFile, out: Path | str, index_type: str = "flat", params: dict[str, int] | None = None, root: str | None = None
 ) -> IndexMetadata:
@@ -27,6 +37,7 @@ def build_index_file(
         checkpoint=emb.checkpoint,
         checkpoint_sha256=emb.checkpoint_sha256,
         preprocessing=emb.preprocessing,
+        class_names=class_names_of(emb),
     )
     save_index(index, metadata, out)
     return metadata

@@ -43,7 +43,8 @@ class IndexMetadata:
     """Everything about a gallery index except the vectors themselves.
 
     `paths[i]` and `labels[i]` describe FAISS id ``i``; `labels` is None when the gallery is unlabelled.
-    `paths` are stored as given, relative to `root` when that is set.
+    `paths` are stored as given, relative to `root` when that is set. `class_names` maps a label (as a
+    JSON string key) to its class name from the manifest; None in sidecars written before it existed.
     """
 
     index_type: str
@@ -57,6 +58,7 @@ class IndexMetadata:
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    class_names: dict[str, str] | None = None
     created: str = field(default_factory=_now_iso)
     daml_version: str = __version__
     format_version: int = FORMAT_VERSION
@@ -106,12 +108,22 @@ class IndexMetadata:
             fail("checkpoint_sha256 must be 64 lowercase hex digits or null")
         if not isinstance(self.preprocessing, dict):
             fail("preprocessing must be an object")
+        if self.class_names is not None and not (
+            isinstance(self.class_names, dict)
+            and all(isinstance(k, str) and k.lstrip("-").isdigit() and isinstance(v, str) for k, v in self.class_names.items())
+        ):
+            fail("class_names must map labels (as strings) to class names, or be null")
+
+    def names_by_label(self) -> dict[int, str]:
+        """Class names keyed by integer label (empty when the sidecar records none)."""
+        return {int(label): name for label, name in (self.class_names or {}).items()}
 
     # -- serialisation ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; the long lists come last so the file's head stays readable."""
         data = asdict(self)
-        ordered = {key: data[key] for key in data if key not in ("paths", "labels")}
+        ordered = {key: data[key] for key in data if key not in ("paths", "labels", "class_names")}
+        ordered["class_names"] = data["class_names"]
         ordered["paths"] = data["paths"]
         ordered["labels"] = data["labels"]
         return ordered

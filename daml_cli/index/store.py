@@ -230,8 +230,11 @@ def add_to_index(
     labels: Sequence[int] | np.ndarray | None,
     checkpoint_sha256: str | None = None,
     root: str | None = None,
+    class_names: dict[str, str] | None = None,
 ) -> IndexMetadata:
     """Append vectors with their paths and labels to the index at `path` and rewrite both files atomically.
+
+    `class_names` (label -> name, as in the sidecar) are merged into the sidecar's.
 
     The new vectors get ids count..count+N-1. Refused when the dimension differs, when the checkpoint hash
     or root is known on both sides and differs, or when one side is labelled and the other is not.
@@ -262,5 +265,7 @@ def add_to_index(
     if metadata.labels is not None and new_labels is not None:
         metadata.labels = metadata.labels + [int(v) for v in new_labels]
     metadata.index_params = {**metadata.index_params, **index_params_of(index)}
+    if class_names:
+        metadata.class_names = {**(metadata.class_names or {}), **class_names}
     save_index(index, metadata, path)
     return metadata

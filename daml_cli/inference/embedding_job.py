@@ -54,9 +54,14 @@ def embed_to_file(
     if gathered is None:
         return EmbedSummary(Path(out), count, loaded.model.embedding_dim, index, loaded.checkpoint, shares, False)
     embedded.embeddings = gathered
-    extra = {}
+    extra: dict[str, object] = {}
     if embedded.query_mask is not None and embedded.gallery_mask is not None:
         extra = {"is_query": embedded.query_mask.tolist(), "is_gallery": embedded.gallery_mask.tolist()}
+    extra["split"] = split
+    if loaded.step is not None:
+        extra["checkpoint_step"] = loaded.step
+    if embedded.class_names:
+        extra["class_names"] = {str(label): name for label, name in sorted(embedded.class_names.items())}
     stored = EmbeddingsFile(
         embeddings=embedded.embeddings,
         paths=embedded.paths,
@@ -69,7 +74,7 @@ def embed_to_file(
     )
     write_embeddings(
         out, stored.embeddings, stored.labels, stored.paths, checkpoint=stored.checkpoint,
-        checkpoint_sha256=stored.checkpoint_sha256, root=stored.root, preprocessing=stored.preprocessing, extra=extra or None,
+        checkpoint_sha256=stored.checkpoint_sha256, root=stored.root, preprocessing=stored.preprocessing, extra=extra,
     )
     if index is not None:
         build_index_file(stored, index)

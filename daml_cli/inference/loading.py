@@ -24,6 +24,7 @@ class LoadedModel:
     checkpoint: Path
     sha256: str
     device: torch.device
+    step: int | None = None  # the training step the checkpoint was written at
 
 
 def load_model(run_or_checkpoint: Path | str, device: str = "auto") -> LoadedModel:
@@ -38,4 +39,5 @@ def load_model(run_or_checkpoint: Path | str, device: str = "auto") -> LoadedMod
     fit_state(model, checkpoint.model, path)
     target = resolve_device(device)
     model.to(target).eval()
-    return LoadedModel(model, config, checkpoint.preprocessing, path.resolve(), file_sha256(path), target)
+    return LoadedModel(model, config, checkpoint.preprocessing, path.resolve(), file_sha256(path), target,
+                       checkpoint.step)

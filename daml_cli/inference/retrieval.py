@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,9 +13,10 @@ from daml_cli.data.images import is_image_file
 from daml_cli.errors import DataError, IndexFileError
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import load_index, search
-from daml_cli.inference.loading import load_model
+from daml_cli.inference.loading import LoadedModel, load_model
+from daml_cli.inference.query_classes import file_digest, query_classes, same_file
 from daml_cli.models.embedder import embed_paths
-from daml_cli.report.results import QueryResult, query_results_from_search
+from daml_cli.report.results import QueryResult, RetrievalHit, query_results_from_search
 
 
 def expand_queries(items: Sequence[Path]) -> list[Path]:
@@ -48,6 +50,21 @@ def gallery_path(metadata: IndexMetadata, path: str) -> str:
     return str(Path(metadata.root) / path) if metadata.root else path
 
 
+def open_gallery(index_path: Path | str, device: str = "auto") -> tuple[LoadedModel, Any, IndexMetadata]:
+    """The model an index's metadata names, and the index itself, checked against that model."""
+    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
+    if metadata is None:
+        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
+    if not metadata.checkpoint:
+        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
+    loaded = load_model(metadata.checkpoint, device)
+    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    return loaded, index, metadata
+
+
+SELF_MARGIN = 4  # extra results searched so that leaving the query's own gallery copies out still leaves k
+
+
 @dataclass
 class RetrievalRun:
     """Each query with its ranked hits, the index metadata, and the checkpoint that embedded the queries."""
@@ -57,24 +74,51 @@ class RetrievalRun:
     checkpoint: Path
 
 
+def drop_self_matches(result: QueryResult, k: int) -> QueryResult:
+    """Leave out hits that are the query's own file (same path or same bytes); keep `k`, ranks renumbered.
+
+    A query of unknown class that is a copy of a gallery image takes that image's class.
+    """
+    query = Path(result.query_path)
+    digest = file_digest(query)
+    kept: list[RetrievalHit] = []
+    for hit in result.hits:
+        if same_file(query, Path(hit.path), digest):
+            result.excluded.append(hit.path)
+            if result.query_label is None and result.query_class is None:
+                result.query_label, result.query_class = hit.label, hit.class_name
+        elif len(kept) < k:
+            kept.append(hit._replace(rank=len(kept) + 1))
+    result.hits = kept
+    return result
+
+
 def retrieve(
-    queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto", query_labels: Sequence[int] | None = None
+    queries: Sequence[Path], index_path: Path, k: int = 10, device: str = "auto", query_labels: Sequence[int] | None = None,
+    labels_file: Path | None = None, exclude_self: bool = True,
 ) -> RetrievalRun:
     """Top-`k` gallery images for each query, using the model the index metadata names.
 
-    `query_labels` (one per expanded query, when known) lets reports mark results correct or not.
+    A query's class (to mark results right or wrong) comes from `query_labels` (one per expanded query),
+    else `labels_file`, its gallery entry or the gallery's manifest. With `exclude_self`, a query that is
+    itself a gallery item is left out of its own results (recorded in `QueryResult.excluded`).
     """
     paths = expand_queries(queries)
-    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
-    if metadata is None:
-        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
-    if not metadata.checkpoint:
-        raise IndexFileError(f"index {index_path} does not name the model that built it", "rebuild it with `daml embed ... --index`")
-    loaded = load_model(metadata.checkpoint, device)
-    index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
+    loaded, index, metadata = open_gallery(index_path, device)
     embeddings = embed_paths(loaded.model, paths, metadata.preprocessing or loaded.preprocessing, loaded.device)
-    distances, ids = search(index, embeddings, k)
+    wanted = k + SELF_MARGIN if exclude_self else k  # search() caps it at the gallery size
+    distances, ids = search(index, embeddings, wanted)
     scores = similarity_scores(distances, loaded.model.normalize)
     gallery = [gallery_path(metadata, p) for p in metadata.paths]
-    results = query_results_from_search([str(p) for p in paths], query_labels, scores, ids, gallery, metadata.labels)
+    names = metadata.names_by_label()
+    known = query_classes(paths, metadata, gallery, labels_file)
+    labels = list(query_labels) if query_labels is not None else [entry.label for entry in known]
+    results = query_results_from_search([str(p) for p in paths], labels, scores, ids, gallery, metadata.labels, names)
+    for result, entry in zip(results, known):
+        if result.query_class is None and entry.class_name:
+            result.query_class = entry.class_name
+        if exclude_self:
+            drop_self_matches(result, k)
+        else:
+            result.hits = result.hits[:k]
     return RetrievalRun(results, metadata, loaded.checkpoint)

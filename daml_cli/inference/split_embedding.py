@@ -21,6 +21,7 @@ class EmbeddedSplit:
     root: Path
     query_mask: np.ndarray | None = None
     gallery_mask: np.ndarray | None = None
+    class_names: dict[int, str] | None = None  # label -> the manifest's class_name
 
 
 def _flag_column(rows: list[ManifestRow], name: str) -> np.ndarray | None:
@@ -74,4 +75,5 @@ def embed_split(
         root=manifest.root.resolve(),
         query_mask=query if query is not None and query.any() else None,
         gallery_mask=gallery if gallery is not None and gallery.any() else None,
+        class_names={row.label: row.class_name for row in rows if row.class_name} or None,
     )

@@ -31,6 +31,22 @@ def triplet_hinge(d_ap_sq: torch.Tensor, d_an_sq: torch.Tensor, margin: float, s
 TripletTuples = NegativeSlots
 
 
+def official_triplets(labels: torch.Tensor) -> TripletTuples:
+    """Triples ``(i, T + i, 2T + i)`` of a batch laid out as [anchors; positives; negatives] (B = 3T).
+
+    Raises ConfigError when the labels do not have that layout (another sampler fed the batch).
+    """
+    size = int(labels.shape[0])
+    count = size // 3
+    index = torch.arange(count, device=labels.device)
+    anchor, positive, negative = index, index + count, index + 2 * count
+    if size % 3 or not bool((labels[anchor] == labels[positive]).all() and (labels[anchor] != labels[negative]).all()):
+        raise ConfigError(
+            "loss.triplets=official needs batches of [anchors; positives; negatives]", "set sampler.kind=triplets"
+        )
+    return TripletTuples(anchor, positive, negative)
+
+
 class TripletLoss(TupleLoss):
     """Triplet margin loss; `strategy` picks the negatives of each ordered (anchor, positive) pair.
 
@@ -38,7 +54,9 @@ class TripletLoss(TupleLoss):
     - ``random``: `negatives_per_pair` negatives drawn uniformly without replacement;
     - ``semihard``: one negative drawn at random from ``d_ap < d_an < d_ap + α``; without one, the nearest
       negative farther than the positive; without that, the nearest negative;
-    - ``easy``: the `negatives_per_pair` farthest negatives (DAML's premise: give the generator easy ones).
+    - ``easy``: the `negatives_per_pair` farthest negatives (DAML's premise: give the generator easy ones);
+    - ``official``: the batch itself is T anchors, their T positives, then T negatives (``sampler.kind:
+      triplets``, the authors' code); triple i is ``(i, T + i, 2T + i)``, one per anchor.
 
     Distances for semihard and easy are the loss's own (squared or not), so the window matches the margin.
     """
@@ -63,6 +81,8 @@ class TripletLoss(TupleLoss):
 
     def mine(self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None) -> TripletTuples:
         labels = labels.reshape(-1)
+        if self.strategy == "official":
+            return official_triplets(labels)
         neg = negative_mask(labels)
         anchor, positive = ordered_positive_pairs(labels)
         has_negative = neg[anchor].any(dim=1)

@@ -1,5 +1,8 @@
 """The DAML hard-negative generator: ``x̃⁻ = G([x⁻; x; x⁺])`` in the feature space of the metric model.
 
+The input order is a setting: ``nap`` = ``[x⁻; x; x⁺]`` (the paper's notation), ``apn`` = ``[x; x⁺; x⁻]``
+(the authors' code). With random initial weights the two differ only in which weight block reads which input.
+
 The generator only exists during training (its weights travel in the objective's state for resuming); the
 embedding model used at test time does not contain it.
 """
@@ -42,28 +45,41 @@ def official(feature_dim: int, hidden: int) -> nn.Sequential:
 
 
 LAYOUTS = {"mlp3": mlp3, "official": official}
+ORDERS = ("nap", "apn")
 
 
 class HardNegativeGenerator(nn.Module):
     """Maps the concatenated features of (negative, anchor, positive) to one synthetic negative feature.
 
     `layout` is ``mlp3`` (default) or ``official`` (see the functions of the same names); `hidden_dim` 0
-    means the feature width, as in GeDML's 3072 -> 1024 -> 1024 -> 1024 for GoogLeNet.
+    means the feature width, as in GeDML's 3072 -> 1024 -> 1024 -> 1024 for GoogLeNet. `order` is the
+    concatenation order (module docstring); `final_relu` appends the authors' output ReLU, which confines
+    synthetics to the positive orthant although real unit-norm features have negative coordinates.
     """
 
-    def __init__(self, feature_dim: int, hidden_dim: int = 0, layout: str = "mlp3") -> None:
+    def __init__(
+        self, feature_dim: int, hidden_dim: int = 0, layout: str = "mlp3", order: str = "nap", final_relu: bool = False
+    ) -> None:
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"unknown generator layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+        if order not in ORDERS:
+            raise ValueError(f"unknown generator input order {order!r}; use one of {', '.join(ORDERS)}")
         if feature_dim < 1 or hidden_dim < 0:
             raise ValueError(f"generator widths must be positive, got feature {feature_dim}, hidden {hidden_dim}")
         self.feature_dim = feature_dim
         self.layout = layout
+        self.order = order
         self.net = LAYOUTS[layout](feature_dim, hidden_dim or feature_dim)
+        if final_relu:
+            self.net.append(nn.ReLU())
+
+    def _ordered(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (negative, anchor, positive) if self.order == "nap" else (anchor, positive, negative)
 
     def forward(self, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
-        """``x̃⁻ = G([x⁻; x; x⁺])`` row by row: three (N, F) inputs, one (N, F) output."""
-        return self._run(self.net, torch.cat([negative, anchor, positive], dim=1))
+        """``x̃⁻ = G(concatenation of x⁻, x, x⁺ in `order`)`` row by row: three (N, F) inputs, one (N, F) output."""
+        return self._run(self.net, torch.cat(self._ordered(negative, anchor, positive), dim=1))
 
     def from_batch(
         self, features: torch.Tensor, negative: torch.Tensor, anchor: torch.Tensor, positive: torch.Tensor
@@ -77,7 +93,7 @@ class HardNegativeGenerator(nn.Module):
         first = self.net[0]
         blocks = first.weight.split(self.feature_dim, dim=1)
         hidden = first.bias
-        for block, index in zip(blocks, (negative, anchor, positive)):
+        for block, index in zip(blocks, self._ordered(negative, anchor, positive)):
             hidden = hidden + (features @ block.T).index_select(0, index)
         return self._run(self.net[1:], hidden)
 

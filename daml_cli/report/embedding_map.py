@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daml_cli.embeddings.file import read_embeddings
+from daml_cli.embeddings.file import EmbeddingsFile, read_embeddings
 from daml_cli.errors import ConfigError
 from daml_cli.report.tsne import MIN_POINTS, write_tsne_plot
 
@@ -46,6 +46,31 @@ def plot_embeddings_file(
     if out.is_dir():
         raise ConfigError(f"{out} is a folder", "pass the PNG file to write, e.g. --out tsne.png")
     stored = read_embeddings(embeddings_path)
-    write_tsne_plot(stored.embeddings, stored.labels, out, max_points=max_points, seed=seed, size=size, max_iter=iterations)
     classes = None if stored.labels is None else int(np.unique(stored.labels).size)
-    return MapSummary(out, stored.count, min(stored.count, max_points), classes)
+    plotted = min(stored.count, max_points)
+    names = {int(k): str(v) for k, v in (stored.extra.get("class_names") or {}).items() if str(k).lstrip("-").isdigit()}
+    write_tsne_plot(
+        stored.embeddings, stored.labels, out, max_points=max_points, seed=seed, size=size, max_iter=iterations,
+        names=names, title=map_title(stored, embeddings_path), caption=map_caption(stored, plotted, classes),
+    )
+    return MapSummary(out, stored.count, plotted, classes)
+
+
+def map_title(stored: EmbeddingsFile, path: Path | str) -> str:
+    split = stored.extra.get("split")
+    return f"t-SNE map of {split + ' ' if split else ''}embeddings: {Path(path).name}"
+
+
+def map_caption(stored: EmbeddingsFile, plotted: int, classes: int | None) -> str:
+    """What the map shows and how far to trust it, naming the model (run, checkpoint, step) when known."""
+    split = stored.extra.get("split")
+    what = f"{plotted}{'' if plotted == stored.count else f' (a seeded sample of {stored.count})'} "
+    what += f"{split + ' ' if split else ''}embeddings"
+    what += " (unlabelled)" if classes is None else f" ({classes} classes)"
+    if stored.checkpoint:
+        checkpoint = Path(stored.checkpoint)
+        run = checkpoint.parent.parent.name if checkpoint.parent.name == "checkpoints" else checkpoint.parent.name
+        step = stored.extra.get("checkpoint_step")
+        what += f" from {run}/{checkpoint.name}" + (f" (step {step})" if step is not None else "")
+    return (f"t-SNE of {what}. Neighbourhoods are meaningful; distances between clusters, cluster sizes and "
+            "axes are not.")

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from daml_cli.atomic import atomic_write_text
-from daml_cli.report.results import QueryResult
+from daml_cli.report.results import QueryResult, class_text
 from daml_cli.report.thumbnails import THUMB_SIZE, load_thumbnail, resolve, to_data_uri
 
 _STYLE = f"""
@@ -25,6 +25,7 @@ figure.correct img {{ border-color: #2a9d3a; }}
 figure.incorrect img {{ border-color: #d0342c; }}
 .mark {{ font-weight: bold; }} .correct .mark {{ color: #2a9d3a; }} .incorrect .mark {{ color: #d0342c; }}
 .missing {{ color: #d0342c; }}
+.note {{ font-size: 12px; color: #666; align-self: center; max-width: 16em; }}
 """
 
 
@@ -66,7 +67,7 @@ def write_retrieval_html(
 
 def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], score_name: str) -> str:
     uri, found = thumb(query.query_path)
-    label = "" if query.query_label is None else f"<br>label {query.query_label}"
+    label = f"<br>{escape(query.query_text)}" if query.query_text else ""
     parts = [
         '<section class="query">',
         f'<figure class="probe"><img src="{uri}" alt="query"><figcaption><b>query</b>{label}<br>'
@@ -77,7 +78,8 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
         state = {True: "correct", False: "incorrect", None: "unknown"}[correct]
         mark = {True: "✓", False: "✗", None: ""}[correct]
         hit_uri, hit_found = thumb(hit.path)
-        hit_label = "" if hit.label is None else f" · label {hit.label}"
+        hit_class = class_text(hit.label, hit.class_name)
+        hit_label = f" · {escape(hit_class)}" if hit_class else ""
         parts.append(
             f'<figure class="hit {state}"><img src="{hit_uri}" alt="rank {hit.rank}"><figcaption>'
             f'<span class="mark">{mark}</span> #{hit.rank}{hit_label}<br>{escape(score_name)} {hit.score:.4g}<br>'
@@ -85,6 +87,9 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
         )
     if not query.hits:
         parts.append("<p>no results</p>")
+    if query.excluded:
+        parts.append(f'<p class="note">the query itself is in the gallery ({escape(", ".join(Path(p).name for p in query.excluded))}); '
+                     "it is left out of its own results</p>")
     parts.append("</section>")
     return "\n".join(parts)
 

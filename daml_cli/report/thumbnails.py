@@ -29,6 +29,9 @@ def load_thumbnail(path: Path, size: int = THUMB_SIZE) -> tuple[Image.Image, boo
             image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster for big photos
             thumb = ImageOps.exif_transpose(image).convert("RGB")
         thumb.thumbnail((size, size))
+        factor = size // max(thumb.size)
+        if factor >= 2:  # tiny images (e.g. 8×8 digits) are enlarged with sharp pixels, so they can be seen
+            thumb = thumb.resize((thumb.width * factor, thumb.height * factor), Image.Resampling.NEAREST)
         return thumb, True
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return placeholder(size), False

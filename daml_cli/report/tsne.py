@@ -1,4 +1,4 @@
-"""A t-SNE scatter plot of embeddings, coloured by class, drawn with Pillow into a PNG.
+"""A t-SNE map of embeddings, coloured by class, drawn with Pillow into a PNG (drawing: report/scatter.py).
 
 Large sets are subsampled (t-SNE is O(N log N) but slow in practice) and high-dimensional embeddings are
 first reduced to 50 dimensions with PCA, the usual preprocessing for t-SNE.
@@ -6,30 +6,18 @@ first reduced to 50 dimensions with PCA, the usual preprocessing for t-SNE.
 
 from __future__ import annotations
 
-import colorsys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from daml_cli.atomic import atomic_path
 from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector
 from daml_cli.errors import DataError
+from daml_cli.report.scatter import draw_class_map
 
 MIN_POINTS = 4
 PCA_DIMENSIONS = 50
-MAX_LEGEND_CLASSES = 30
 EXACT_MAX_POINTS = 300  # below this exact t-SNE (plain numpy) beats Barnes-Hut's OpenMP start-up costs
-
-
-def class_colours(count: int) -> list[tuple[int, int, int]]:
-    """`count` well-separated RGB colours: hues stepped by the golden ratio, alternating lightness."""
-    colours = []
-    for i in range(count):
-        hue = (i * 0.618033988749895) % 1.0
-        red, green, blue = colorsys.hls_to_rgb(hue, 0.45 if i % 2 else 0.55, 0.75)
-        colours.append((int(red * 255), int(green * 255), int(blue * 255)))
-    return colours
 
 
 def tsne_coordinates(embeddings: np.ndarray, seed: int = 0, max_iter: int = 1000) -> np.ndarray:
@@ -58,10 +46,14 @@ def write_tsne_plot(
     seed: int = 0,
     size: int = 800,
     max_iter: int = 1000,
+    names: dict[int, str] | None = None,
+    title: str = "t-SNE map of embeddings",
+    caption: str = "",
 ) -> Path:
-    """Plot at most `max_points` embeddings (a seeded random sample) as a coloured t-SNE scatter PNG.
+    """Plot at most `max_points` embeddings (a seeded random sample) as a coloured t-SNE map PNG.
 
-    `max_iter` is t-SNE's optimisation length (sklearn needs at least 250).
+    `max_iter` is t-SNE's optimisation length (sklearn needs at least 250); `names` maps labels to class
+    names for the legend and the centroid labels; the plot area is size×size pixels.
     """
     matrix = as_embedding_matrix(embeddings, "embeddings")
     count = matrix.shape[0]
@@ -77,35 +69,8 @@ def write_tsne_plot(
         matrix = matrix[keep]
         label_vector = None if label_vector is None else label_vector[keep]
     points = tsne_coordinates(matrix, seed, max_iter)
-    image = _draw_scatter(points, label_vector, size, seed)
+    image = draw_class_map(points, label_vector, names or {}, title, caption, size, seed)
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
         image.save(tmp, format="PNG")
     return out_path
-
-
-def _draw_scatter(points: np.ndarray, labels: np.ndarray | None, size: int, seed: int = 0) -> Image.Image:
-    """Scale points into a size×size canvas with a margin, draw them as dots, add a legend for few classes.
-
-    Dots are drawn in a seeded random order so no class is systematically painted over by the next.
-    """
-    margin = 20
-    low, high = points.min(axis=0), points.max(axis=0)
-    span = np.where(high - low > 0, high - low, 1.0)
-    pixels = margin + (points - low) / span * (size - 2 * margin)
-    classes = np.unique(labels) if labels is not None else np.array([0])
-    colours = dict(zip(classes.tolist(), class_colours(len(classes))))
-    image = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(image)
-    radius = 3 if len(points) <= 2000 else 2
-    for i in np.random.default_rng(seed).permutation(len(pixels)).tolist():
-        x, y = pixels[i]
-        colour = colours[int(labels[i])] if labels is not None else colours[0]
-        draw.ellipse((x - radius, size - y - radius, x + radius, size - y + radius), fill=colour)
-    if labels is not None and len(classes) <= MAX_LEGEND_CLASSES:
-        font = ImageFont.load_default()
-        for row, label in enumerate(classes.tolist()):
-            top = 4 + row * 12
-            draw.rectangle((size - 70, top + 2, size - 62, top + 10), fill=colours[label])
-            draw.text((size - 58, top), str(label), fill=(0, 0, 0), font=font)
-    return image

@@ -4,9 +4,12 @@ Schedule (``daml.*``): ``pretrain_iters`` steps of the plain base loss, then ``g
 train only the generator on J_gen, then the joint phase. In the joint phase every real negative the base
 loss uses becomes ``x̃ = G([x⁻; x; x⁺])`` (features), and
 
-    J_gen = J_hard + λ1·J_reg + λ2·J_adv        J = J_gen + λ·J_m (+ real base loss if keep_real_loss)
+    J_gen = J_hard + λ1·J_reg + λ2·h·J_adv        J = J_gen + λ·h·J_m (+ real base loss if keep_real_loss)
 
-with J_m the base loss evaluated on the embeddings of the synthetic negatives. ``update: joint`` runs one
+with J_m the base loss evaluated on the embeddings of the synthetic negatives and h = ½ with
+``half_hinge`` (the authors' code), else 1. Pre-training minimises the base loss on the embeddings, or with
+``pretrain_on: features`` on the features with the metric untouched (the authors' code). A step whose
+synthetics collapsed onto their anchors goes to train/collapse.py's guard (``on_collapse``). ``update: joint`` runs one
 backward of J into every parameter (the paper's objective); ``alternating`` gives the generator only the
 gradient of J_gen and the metric (trunk + embedder) only that of J_m, with synthetics detached. Both
 gradients come from the same forward pass and both optimisers then step (a simultaneous, not sequential,
@@ -28,6 +31,7 @@ from daml_cli.losses.daml_terms import adv_hinge, j_adv, j_gen, j_hard, j_reg
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
 from daml_cli.models.generator import HardNegativeGenerator
+from daml_cli.train.collapse import CollapseGuard
 from daml_cli.train.context import StepContext
 from daml_cli.train.objective import BaselineObjective, metric_optimizer, mining_generator
 
@@ -104,14 +108,17 @@ class DamlObjective:
         self.daml = config.daml
         self.generator_loss = self._generator_feed_loss(loss, config)
         device = next(model.parameters()).device
-        self.generator = HardNegativeGenerator(model.feature_dim, self.daml.generator_hidden, self.daml.generator).to(device)
+        self.generator = HardNegativeGenerator(
+            model.feature_dim, self.daml.generator_hidden, self.daml.generator, self.daml.input_order, self.daml.generator_relu
+        ).to(device)
         self.metric_optimizer = metric_optimizer(model, config)
-        self._pretrain = BaselineObjective(model, loss, config, self.context, self.metric_optimizer)
+        pretrain_embed = model.features if self.daml.pretrain_on == "features" else None
+        self._pretrain = BaselineObjective(model, loss, config, self.context, self.metric_optimizer, pretrain_embed)
         self.generator_optimizer = torch.optim.Adam(
             self.generator.parameters(), lr=config.optim.lr_generator, weight_decay=config.optim.weight_decay
         )
         self.warnings: list[str] = []
-        self._collapse_warned = False
+        self.guard = CollapseGuard(self.daml.collapse_threshold, self.daml.on_collapse)
 
     @staticmethod
     def _generator_feed_loss(loss: TupleLoss, config: RunConfig) -> TupleLoss:
@@ -119,6 +126,10 @@ class DamlObjective:
         if config.daml.negatives == "loss":
             return loss
         return build_loss(dataclasses.replace(config.loss, triplets=config.daml.negatives))
+
+    def stage(self, step: int) -> str:
+        """The phase name reported with every logged step (progress bar, ``metrics.jsonl`` ``stage``)."""
+        return self.phase(step)
 
     def phase(self, step: int) -> str:
         """``pretrain``, ``gen_warmup`` or ``joint`` for the 0-based `step`."""
@@ -158,15 +169,18 @@ class DamlObjective:
             synthetic_emb = self.model.embed_features(synthetic)
         with timer.section("loss"):
             anchor_emb, positive_emb = embeddings.index_select(0, slots.anchor), embeddings.index_select(0, slots.positive)
+            half = 0.5 if daml.half_hinge else 1.0  # the authors' code halves both hinge terms
             hard = j_hard(synthetic, x_anchor)
             reg = j_reg(synthetic, x_neg)
-            adv = j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
+            adv = half * j_adv(synthetic_emb, anchor_emb, positive_emb, daml.adv_margin)
             generator_objective = j_gen(hard, reg, adv, daml.lambda_reg, daml.lambda_adv)
             if daml.update == "alternating":
                 # The metric sees the synthetics as fixed inputs: no J_m gradient reaches the generator.
                 metric_output = j_m(self.generator_loss, embeddings, tuples, self.model.embed_features(synthetic.detach()))
             else:
                 metric_output = j_m(self.generator_loss, embeddings, tuples, synthetic_emb)
+            if half != 1.0:
+                metric_output = LossOutput(half * metric_output.loss, metric_output.terms, metric_output.num_tuples)
         real_output = self._real_loss(embeddings, labels, tuples, rng) if daml.keep_real_loss else None
         # Diagnostics are means over slots: an evenly spaced subset estimates them for a fraction of the cost
         # (N-pair has N(N−1) slots a batch).
@@ -189,9 +203,11 @@ class DamlObjective:
             freeze_batchnorm(self.model.trunk)
 
     def _scale_trunk_lr(self, scale: float) -> None:
+        """The trunk and the neck (the authors' CNN + fc) at `scale` × their rates in the joint phase."""
+        base = {"trunk": self.config.optim.lr_trunk, "neck": self.config.optim.lr_embedder}
         for group in self.metric_optimizer.param_groups:
-            if group.get("name") == "trunk":
-                group["lr"] = self.config.optim.lr_trunk * scale
+            if group.get("name") in base:
+                group["lr"] = base[group["name"]] * scale
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """One update of the phase `step` falls in; returns the detached terms and diagnostics to log."""
@@ -203,6 +219,10 @@ class DamlObjective:
         self.metric_optimizer.zero_grad(set_to_none=True)
         self.generator_optimizer.zero_grad(set_to_none=True)
         terms = self.forward_terms(images, labels, step)
+        if not self.guard.admit(self.generator, self.generator_optimizer, terms.diagnostics["syn_to_anchor"], step):
+            # Collapsed synthetics are label noise: no update on them; the generator is back at its last good state.
+            self.warnings.extend(self.guard.drain())
+            return {**self._log_terms(terms.j_gen + self.daml.lambda_metric * terms.j_m.loss, terms), "collapsed": torch.ones(())}
         metric_params = [p for p in self.model.parameters() if p.requires_grad]
         generator_params = list(self.generator.parameters())
         weighted_metric = self.daml.lambda_metric * terms.j_m.loss
@@ -227,7 +247,7 @@ class DamlObjective:
                 precision.step(self.metric_optimizer)
             precision.step(self.generator_optimizer)
             precision.update()
-        self._check_collapse(terms.diagnostics["syn_to_anchor"], step)
+        self.warnings.extend(self.guard.drain())
         return self._log_terms(total, terms)
 
     def _pretrain_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
@@ -236,9 +256,14 @@ class DamlObjective:
         return {"loss": logged["loss"], "real": logged["loss"], **{k: v for k, v in logged.items() if k != "loss"}}
 
     def _log_terms(self, total: torch.Tensor, terms: DamlTerms) -> dict[str, torch.Tensor]:
-        """Every loss term (J, J_m and its parts, J_gen and its parts, the real loss) and the diagnostics."""
+        """Every loss term and the diagnostics; ``loss`` is the metric's own loss (λ·J_m, plus the real loss
+        with keep_real_loss), on the scale pre-training showed, and ``j`` the whole J = J_gen + that."""
+        metric = self.daml.lambda_metric * terms.j_m.loss.detach()
+        if terms.real is not None:
+            metric = metric + terms.real.loss.detach()
         logged = {
-            "loss": total.detach(),
+            "loss": metric,
+            "j": total.detach(),
             "j_m": terms.j_m.loss.detach(),
             "j_gen": terms.j_gen.detach(),
             "j_hard": terms.j_hard.detach(),
@@ -250,16 +275,6 @@ class DamlObjective:
             logged["real"] = terms.real.loss.detach()
         logged.update(terms.diagnostics)
         return logged
-
-    def _check_collapse(self, syn_to_anchor: torch.Tensor, step: int) -> None:
-        """Queue one warning the first time the synthetics sit (almost) on their anchors."""
-        ratio = float(syn_to_anchor)
-        if ratio < self.daml.collapse_threshold and not self._collapse_warned:
-            self._collapse_warned = True
-            self.warnings.append(
-                f"step {step + 1}: synthetic negatives collapsed onto their anchors (mean ||x̃−x||/||x−x⁻|| = "
-                f"{ratio:.3f} < {self.daml.collapse_threshold}); raise daml.lambda_reg or lower daml.lambda_adv"
-            )
 
     def drain_warnings(self) -> list[str]:
         pending, self.warnings = self.warnings, []

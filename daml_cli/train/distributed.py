@@ -1,7 +1,8 @@
 """Data-parallel training over `torchrun` processes, so every loss sees the whole global batch.
 
-Each rank embeds its share of the global P×K batch (whole classes, see `rank_share`), then
-`gather_with_grad` concatenates every rank's rows in rank order. All ranks then compute the *same* loss on
+Each rank embeds its share of the global P×K batch (contiguous rows; shares differ by at most one row when
+the process count does not divide the batch, see `rank_share`), then `gather` concatenates every rank's rows
+in rank order (sizes are exchanged first and shorter shares padded, since `all_gather` needs equal sizes). All ranks then compute the *same* loss on
 the same global batch a single process would see. The gradient of that replicated loss reaches each rank's
 own rows summed over ranks (W × its true value), and `average_gradients` divides every parameter's gradient
 by W after summing over ranks: trunk parameters end with the single-process gradient, and so do parameters
@@ -26,20 +27,40 @@ from daml_cli.errors import ConfigError
 S = TypeVar("S", list, torch.Tensor)
 
 
+def _all_sizes(rows: int, device: torch.device) -> list[int]:
+    """Every rank's row count, in rank order."""
+    mine = torch.tensor([rows], dtype=torch.int64, device=device)
+    sizes = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, mine)
+    return [int(size.item()) for size in sizes]
+
+
+def _gather_rows(tensor: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+    """Concatenate every rank's rows (any counts): pad to the largest share, gather, drop the padding."""
+    sizes = _all_sizes(tensor.shape[0], tensor.device)
+    largest = max(sizes)
+    padded = tensor.contiguous()
+    if tensor.shape[0] < largest:
+        padding = tensor.new_zeros((largest - tensor.shape[0], *tensor.shape[1:]))
+        padded = torch.cat([padded, padding])
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:size] for part, size in zip(parts, sizes)]), sizes
+
+
 class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        world, rank = dist.get_world_size(), dist.get_rank()
-        parts = [torch.empty_like(tensor) for _ in range(world)]
-        dist.all_gather(parts, tensor.contiguous())
-        ctx.rows, ctx.rank = tensor.shape[0], rank
-        return torch.cat(parts)
+        gathered, sizes = _gather_rows(tensor)
+        rank = dist.get_rank()
+        ctx.start, ctx.stop = sum(sizes[:rank]), sum(sizes[: rank + 1])
+        return gathered
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         grad = grad.contiguous()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.rank * ctx.rows : (ctx.rank + 1) * ctx.rows]
+        return grad[ctx.start : ctx.stop]
 
 
 @dataclass(frozen=True)
@@ -65,9 +86,7 @@ class Distributed:
     def gather_labels(self, labels: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
             return labels
-        parts = [torch.empty_like(labels) for _ in range(self.world_size)]
-        dist.all_gather(parts, labels.contiguous())
-        return torch.cat(parts)
+        return _gather_rows(labels)[0]
 
     def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
         """Sum each gradient over ranks and divide by the number of ranks."""
@@ -97,11 +116,23 @@ class Distributed:
             dist.barrier()
 
     def rank_share(self, batch: S) -> S:
-        """This rank's contiguous share of a global batch (a list or tensor; whole classes when W divides P)."""
+        """This rank's contiguous share of a global batch (a list or tensor).
+
+        Any process count works: the first ``len % W`` ranks take one row more. The loss runs on the
+        gathered global batch, so how rows are split does not change it (only per-rank BatchNorm
+        statistics see the split, as in any data-parallel run).
+        """
         if not self.enabled:
             return batch
-        size = len(batch) // self.world_size
-        return batch[self.rank * size : (self.rank + 1) * size]
+        start, stop = share_bounds(len(batch), self.world_size, self.rank)
+        return batch[start:stop]
+
+
+def share_bounds(rows: int, world_size: int, rank: int) -> tuple[int, int]:
+    """[start, stop) of `rank`'s rows when `rows` are split as evenly as possible over `world_size` ranks."""
+    base, extra = divmod(rows, world_size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
 
 
 def from_environment(device_type: str) -> Distributed:
@@ -118,9 +149,10 @@ def from_environment(device_type: str) -> Distributed:
     return Distributed(rank=rank, world_size=world, local_rank=local_rank)
 
 
-def check_divisible(classes_per_batch: int, world_size: int) -> None:
-    if world_size > 1 and classes_per_batch % world_size:
+def check_batch_covers_ranks(batch_size: int, world_size: int) -> None:
+    """Every process needs at least one image of the global batch."""
+    if batch_size < world_size:
         raise ConfigError(
-            f"sampler.classes_per_batch ({classes_per_batch}) must be divisible by the number of processes ({world_size})",
-            "so every process embeds whole classes",
+            f"the global batch holds {batch_size} images but there are {world_size} processes",
+            "raise sampler.classes_per_batch or sampler.images_per_class, or start fewer processes",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import signal
@@ -21,7 +22,7 @@ from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
 from daml_cli.data.resized import read_resized_info
-from daml_cli.data.sampler import PKBatchSampler
+from daml_cli.data.sampler import PKBatchSampler, build_sampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.transforms import preprocessing_spec, train_transform
 from daml_cli.errors import DamlError, TrainingInterrupted
@@ -32,7 +33,8 @@ from daml_cli.models.device import resolve_device
 from daml_cli.models.embedder import embed_paths
 from daml_cli.models.embedding import EmbeddingModel, build_model
 from daml_cli.train.context import StepContext
-from daml_cli.train.distributed import Distributed, check_divisible, from_environment
+from daml_cli.train.distributed import Distributed, check_batch_covers_ranks, from_environment
+from daml_cli.train.init_weights import init_from_checkpoint
 from daml_cli.train.objective import Objective, build_objective
 from daml_cli.train.precision import resolve_precision
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
@@ -91,7 +93,8 @@ class Trainer:
         self.dist: Distributed = from_environment(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        check_divisible(config.sampler.classes_per_batch, self.dist.world_size)
+        # Any process count works: each rank takes a contiguous share and the gather restores the batch order,
+        # so the triplet sampler's [anchors; positives; negatives] layout survives uneven shares too.
         check_schedule(config.optim.scheduler, config.optim.warmup_steps, config.train.iterations)
         self.reporter = (reporter or SilentReporter()) if self.dist.is_main else SilentReporter()
         self.manifest: Manifest = read_manifest(dataset_dir(config))
@@ -102,10 +105,14 @@ class Trainer:
         self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
-        self.dataset = ManifestDataset(self.train_rows, training_image_root(self.manifest.root, config), train_transform(config.data))
-        self.sampler = PKBatchSampler(
-            self.dataset.labels.tolist(), config.sampler.classes_per_batch, config.sampler.images_per_class, config.seed
+        self.dataset = ManifestDataset(
+            self.train_rows,
+            training_image_root(self.manifest.root, config),
+            train_transform(config.data),
+            cache_bytes=config.data.cache_mb * 2**20,
         )
+        self.sampler = build_sampler(self.dataset.labels.tolist(), config)
+        check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
@@ -145,6 +152,13 @@ class Trainer:
         if checkpoint.rng is not None:
             torch.set_rng_state(checkpoint.rng["torch"])
 
+    def start_from(self, checkpoint: str) -> RunConfig:
+        """Copy trained trunk/neck/embedder weights into this fresh run; the config records file and hash."""
+        report = init_from_checkpoint(self.model, checkpoint, self.config.train.init_sha256)
+        train_config = dataclasses.replace(self.config.train, init=report.path, init_sha256=report.sha256)
+        self.config = dataclasses.replace(self.config, train=train_config)
+        return self.config
+
     # -- validation --------------------------------------------------------------------------------
     def validate(self) -> dict[str, float]:
         if not self.val_rows:
@@ -183,6 +197,8 @@ class Trainer:
         save_checkpoint(self.run_dir.last, checkpoint)
         if is_best or not self.val_rows:
             save_checkpoint(self.run_dir.best, checkpoint)
+        method = ("DAML + " if self.config.daml.enabled else "") + self.config.loss.name
+        log.write_curves(f"{self.run_dir.root.name}: {method} on {self.config.data.dataset}, step {self.step}")
 
     # -- the loop ----------------------------------------------------------------------------------
     def _request_stop(self, signum: int, frame: object) -> None:
@@ -213,10 +229,12 @@ class Trainer:
         )
 
     def _check_finite(self, values: dict[str, float]) -> None:
-        if math.isfinite(values["loss"]):
+        bad = next((name for name in ("loss", "j") if name in values and not math.isfinite(values[name])), None)
+        if bad is None:
             return
         kept = f"the last good checkpoint is {self.run_dir.last}" if self.run_dir.last.exists() else "no checkpoint was written"
-        raise DamlError(f"the loss became {values['loss']} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
+        what = "the loss" if bad == "loss" else "DAML's objective J"
+        raise DamlError(f"{what} became {values[bad]} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
 
     def _stop_if_signalled(self) -> None:
         if not self.dist.any_flag(self.stop_signal is not None):
@@ -252,21 +270,23 @@ class Trainer:
                 self.context.precision.lr_factor = lr_factor(
                     self.step, total, config.optim.scheduler, config.optim.warmup_steps
                 )
+                stage = self.objective.stage(self.step)
                 terms = self.objective.train_step(images, labels, self.step)
                 self.step += 1
-                window_images += len(labels) * self.dist.world_size
+                window_images += self.sampler.batch_size  # the global batch, however it is shared
                 values = {name: float(value) for name, value in terms.items()}
                 self._check_finite(values)
                 elapsed = time.perf_counter() - window_start
                 rate = window_images / elapsed if elapsed > 0 else 0.0
                 wait_share = window_wait / elapsed if elapsed > 0 else 0.0
-                self.reporter.step(self.step, values, rate, wait_share)
+                self.reporter.step(self.step, values, rate, wait_share, stage=stage)
                 for message in self.objective.drain_warnings():
                     self.reporter.warn(message)
                     log.write({"step": self.step, "phase": "warning", "message": message})
                 if self.step % log_every == 0 or self.step == total:
                     log.write(
-                        {"step": self.step, "phase": "train", **values, "images_per_s": round(rate, 2),
+                        {"step": self.step, "phase": "train", **({"stage": stage} if stage else {}), **values,
+                         "images_per_s": round(rate, 2),
                          "data_wait": round(wait_share, 4)}
                     )
                     window_start, window_images, window_wait = time.perf_counter(), 0, 0.0
@@ -275,6 +295,7 @@ class Trainer:
                 self._stop_if_signalled()
         finally:
             self.reporter.finish()
+            log.close()
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
@@ -300,6 +321,8 @@ def train(
     trainer.dist.barrier()
     if resume:
         trainer.restore(run.last)
+    elif config.train.init:
+        config = trainer.start_from(config.train.init)
     if trainer.dist.is_main:
         atomic_write_text(run.config, dump_config(config, preset))
     return trainer.run()

@@ -6,7 +6,7 @@ update schemes (DAML's generator, `joint` or `alternating`) plug into the same l
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 
@@ -27,6 +27,9 @@ class Objective(Protocol):
     def drain_warnings(self) -> list[str]:
         """Warnings raised since the last call (e.g. DAML's collapse warning), for the loop to report."""
 
+    def stage(self, step: int) -> str:
+        """The training phase of the 0-based `step` to report (DAML: pretrain, gen_warmup, joint; else "")."""
+
 
 def mining_generator(seed: int, step: int) -> torch.Generator:
     """The RNG for tuple mining at `step`: derived from (seed, step) so resumed runs mine identically."""
@@ -34,12 +37,17 @@ def mining_generator(seed: int, step: int) -> torch.Generator:
 
 
 def metric_optimizer(model: EmbeddingModel, config: RunConfig) -> torch.optim.Optimizer:
-    """Adam with separate learning rates for the trunk and the embedder."""
+    """Adam (L2 `optim.weight_decay` added to the gradients) with one rate for the trunk, one for the rest.
+
+    The neck (official layout: BN → Linear → L2-normalise, the authors' "fc") has its own group at the
+    embedder's rate, so that DAML's joint phase can slow it with the trunk, as the authors' code does.
+    """
     groups = [
         {"params": list(model.trunk.parameters()), "lr": config.optim.lr_trunk, "name": "trunk"},
-        {"params": model.metric_parameters(), "lr": config.optim.lr_embedder, "name": "embedder"},
+        {"params": list(model.neck.parameters()), "lr": config.optim.lr_embedder, "name": "neck"},
+        {"params": list(model.embedder.parameters()), "lr": config.optim.lr_embedder, "name": "embedder"},
     ]
-    return torch.optim.Adam(groups, weight_decay=config.optim.weight_decay)
+    return torch.optim.Adam([group for group in groups if group["params"]], weight_decay=config.optim.weight_decay)
 
 
 class BaselineObjective:
@@ -52,8 +60,10 @@ class BaselineObjective:
         config: RunConfig,
         context: StepContext | None = None,
         optimizer: torch.optim.Optimizer | None = None,
+        embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.model = model
+        self.embed = embed or model  # DAML's `pretrain_on: features` trains on model.features instead
         self.loss = loss
         self.config = config
         self.context = context or StepContext()
@@ -66,7 +76,7 @@ class BaselineObjective:
         if self.config.model.freeze_bn:
             freeze_batchnorm(self.model.trunk)
         with timer.section("forward"), precision.autocast():
-            local = self.model(images)
+            local = self.embed(images)
         with timer.section("loss"):
             embeddings = distributed.gather(local.float())
             labels = distributed.gather_labels(labels)
@@ -87,6 +97,9 @@ class BaselineObjective:
 
     def drain_warnings(self) -> list[str]:
         return []
+
+    def stage(self, step: int) -> str:
+        return ""
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])

@@ -42,9 +42,18 @@ def test_train_embed_evaluate_retrieve(cli, digits_root: Path, tmp_path: Path) -
     code, out, err = cli("evaluate", "--embeddings", emb, "--json", tmp_path / "m2.json")
     assert code == 0, err
     assert json.loads((tmp_path / "m2.json").read_text()) == metrics  # same embeddings, same numbers
+    assert f"wrote {tmp_path / 'm2.json'}" in err
+
+    # one vocabulary: --recall-at and `--json -`; the old --k still works (hidden)
+    code, out, err = cli("evaluate", "--embeddings", emb, "--recall-at", "1,4", "--json", "-")
+    assert code == 0, err
+    assert list(json.loads(out))[:2] == ["recall@1", "recall@4"] and json.loads(out)["recall@1"] == metrics["recall@1"]
+    code, out, err = cli("evaluate", "--embeddings", emb, "--k", "1,4", "--json", "-")
+    assert code == 0, err
+    assert list(json.loads(out))[:2] == ["recall@1", "recall@4"]
 
     query = digits_root / "digits" / meta["paths"][123]
-    code, out, err = cli("retrieve", query, "--index", index, "--k", "5", "--json")
+    code, out, err = cli("retrieve", query, "--index", index, "--top-k", "5", "--keep-self", "--json", "-")
     assert code == 0, err
     results = json.loads(out)
     assert len(results) == 1 and results[0]["query"] == str(query)
@@ -54,7 +63,7 @@ def test_train_embed_evaluate_retrieve(cli, digits_root: Path, tmp_path: Path) -
     assert hits[0]["score"] >= hits[-1]["score"]
 
     page = tmp_path / "page.html"
-    code, _, err = cli("retrieve", query, "--index", index, "--k", "3", "--html", page)
+    code, _, err = cli("retrieve", query, "--index", index, "-k", "3", "--html", page)
     assert code == 0, err
     assert page.read_text().count("<img") >= 4
 

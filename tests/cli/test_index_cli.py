@@ -64,8 +64,9 @@ def test_build_ivfpq_and_hnsw_with_params(tmp_path: Path, capsys) -> None:
     assert "ivfpq [nlist=8, m=4, nbits=4, nprobe=3]" in stdout
     assert load_index(tmp_path / "pq.faiss")[1].root == "elsewhere"
     code, stdout, err = _run(["index", "build", str(emb), "-o", str(tmp_path / "h.faiss"), "-t", "hnsw",
-                              "-p", "M=8"], capsys)
+                              "-p", "M=8", "--image-root", "there"], capsys)  # -p and --root: old spellings
     assert code == 0 and "hnsw [M=8, efConstruction=80, efSearch=64]" in stdout, err
+    assert load_index(tmp_path / "h.faiss")[1].root == "there"
 
 
 @pytest.mark.parametrize(

@@ -72,3 +72,27 @@ def test_digits_via_subprocess_without_torch(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "901" in result.stdout and "896" in result.stdout
     assert len(read_manifest(tmp_path / "digits").rows) == 1797
+
+
+def test_data_root_option_is_the_same_as_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _tree(tmp_path / "src", ["a", "b", "c", "d"])
+    code, out, err = _run(["prepare", "folder", "--data-root", str(tmp_path / "data"), "--source", str(source)], capsys)
+    assert code == 0, err
+    assert read_manifest(tmp_path / "data" / "folder").rows
+    code, _, err = _run(["prepare", "folder", str(tmp_path / "a"), "--data-root", str(tmp_path / "b"), "--source",
+                         str(source)], capsys)
+    assert code != 0 and err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_help_shows_plain_metavars(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["prepare"], ["retrieve"], ["evaluate"], ["index", "build"], ["train"], ["export"]):
+        code, out, _ = _run([*command, "--help"], capsys)
+        assert code == 0
+        import re
+
+        assert not re.search(r"<[a-z][\w\[\]]*>|\{[a-z]+\}", out), out  # no <path>, <list[Path]>, {name}
+    code, out, _ = _run(["retrieve", "--help"], capsys)
+    assert "Usage: daml retrieve [OPTIONS] QUERY..." in out and "-k, --top-k K" in out and "--json PATH" in out
+    code, out, _ = _run(["evaluate", "--help"], capsys)
+    assert "--recall-at K,..." in out and "--k " not in out  # the old spelling is hidden

@@ -94,3 +94,23 @@ def test_read_names_the_file(tmp_path) -> None:
     sidecar_path(index).write_text(json.dumps({**_metadata().to_dict(), "count": 9}))
     with pytest.raises(IndexFileError, match=r"metadata file .*g\.faiss\.json: has 3 paths"):
         IndexMetadata.read(index)
+
+
+def test_class_names_travel_from_embeddings_to_the_sidecar(tmp_path) -> None:
+    import numpy as np
+
+    from daml_cli.index.build import build_index_file
+    from daml_cli.embeddings.file import read_embeddings, write_embeddings
+    from daml_cli.index.store import add_to_index
+
+    vectors = np.eye(4, dtype=np.float32)
+    names = {"0": "Sanskrit/character05", "1": "Latin/character01", "7": "unused"}
+    write_embeddings(tmp_path / "a.npz", vectors, [0, 0, 1, 1], [f"{i}.png" for i in range(4)], extra={"class_names": names})
+    metadata = build_index_file(read_embeddings(tmp_path / "a.npz"), tmp_path / "g.faiss")
+    assert metadata.class_names == {"0": "Sanskrit/character05", "1": "Latin/character01"}  # only labels present
+    assert metadata.names_by_label() == {0: "Sanskrit/character05", 1: "Latin/character01"}
+    added = add_to_index(tmp_path / "g.faiss", vectors[:2], ["4.png", "5.png"], [2, 2], class_names={"2": "Greek/character09"})
+    assert added.class_names == {"0": "Sanskrit/character05", "1": "Latin/character01", "2": "Greek/character09"}
+    assert IndexMetadata.read(tmp_path / "g.faiss").class_names == added.class_names
+    with pytest.raises(IndexFileError, match="class_names"):
+        IndexMetadata(index_type="flat", index_params={}, dimension=2, count=0, paths=[], class_names={"x": "a"})

@@ -330,7 +330,7 @@ def test_schedule_pretrain_then_generator_warmup_then_joint() -> None:
     logged = objective.train_step(images, LABELS, 1)  # warm-up: only the generator moves, on J_gen
     assert not _same(snapshot(objective.generator), gen_before)
     assert all(torch.equal(a, b) for a, b in zip(snapshot(objective.model), metric_before))
-    assert logged["loss"].item() == pytest.approx(logged["j_gen"].item())
+    assert logged["j"].item() == pytest.approx(logged["j_gen"].item())
     gen_before, metric_before = snapshot(objective.generator), snapshot(objective.model)
     objective.train_step(images, LABELS, 3)  # joint: both move
     assert not _same(snapshot(objective.generator), gen_before) and not _same(snapshot(objective.model), metric_before)
@@ -380,7 +380,8 @@ def test_logged_terms_add_up_and_keep_real_loss_adds_the_real_triplets() -> None
     for key in ("j_hard", "j_reg", "j_adv", "j_gen", "j_m", "syn_to_anchor", "syn_to_negative", "adv_active"):
         assert key in logged and math.isfinite(logged[key].item())
     assert "real" not in logged
-    assert logged["loss"].item() == pytest.approx(logged["j_gen"].item() + 0.5 * logged["j_m"].item(), rel=1e-6)
+    assert logged["j"].item() == pytest.approx(logged["j_gen"].item() + 0.5 * logged["j_m"].item(), rel=1e-6)
+    assert logged["loss"].item() == pytest.approx(0.5 * logged["j_m"].item(), rel=1e-6)
 
     keep = _config(margin=1.5, lambda_metric=0.5, keep_real_loss=True)
     objective = _objective(keep)
@@ -392,9 +393,10 @@ def test_logged_terms_add_up_and_keep_real_loss_adds_the_real_triplets() -> None
     real = _loop_triplet(emb, slots, emb[slots.negative], 1.5)
     assert terms.real is not None and terms.real.loss.item() == pytest.approx(real, rel=1e-5)
     logged = objective.train_step(images, LABELS, 0)
-    assert logged["loss"].item() == pytest.approx(
+    assert logged["j"].item() == pytest.approx(
         logged["j_gen"].item() + 0.5 * logged["j_m"].item() + logged["real"].item(), rel=1e-6
     )
+    assert logged["loss"].item() == pytest.approx(0.5 * logged["j_m"].item() + logged["real"].item(), rel=1e-6)
 
 
 def test_easy_option_feeds_the_farthest_negative_to_the_generator() -> None:
@@ -435,7 +437,7 @@ def test_diagnostics_of_an_interpolation() -> None:
 
 
 def test_collapse_warning_fires_once_for_a_generator_that_returns_the_anchor() -> None:
-    objective = _objective(_config())
+    objective = _objective(_config(on_collapse="warn"))
     objective.generator = Fixed(0.0)
     images = _images()
     logged = objective.train_step(images, LABELS, 0)

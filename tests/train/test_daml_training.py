@@ -44,7 +44,7 @@ def test_short_daml_run_lowers_the_joint_objective(update: str) -> None:
     )
     objective = DamlObjective(model, build_loss(config.loss), config)
     logged = [objective.train_step(images, labels, step) for step in range(25)]
-    values = [terms["loss"].item() for terms in logged]
+    values = [terms["j"].item() for terms in logged]
     fit = [terms["j_hard"].item() + terms["j_reg"].item() for terms in logged]
     assert all(torch.isfinite(torch.tensor(values)))
     assert sum(values[-5:]) / 5 < 0.5 * sum(values[:5]) / 5
@@ -65,16 +65,18 @@ def test_every_loss_trains_with_and_without_daml(loss: str, daml: bool, digits_r
         assert "generator" not in state
         return
     pretrain, joint = train_records[0], train_records[1:]  # step 2 is pre-training; steps 4 and 6 are joint
-    assert "real" in pretrain and "j_adv" not in pretrain
+    assert "real" in pretrain and "j_adv" not in pretrain and pretrain["stage"] == "pretrain"
+    assert [record["stage"] for record in joint] == ["joint", "joint"]
     for record in joint:
-        for key in ("loss", "j_m", "j_gen", "j_hard", "j_reg", "j_adv", "syn_to_anchor", "syn_to_negative", "adv_active"):
+        for key in ("loss", "j", "j_m", "j_gen", "j_hard", "j_reg", "j_adv", "syn_to_anchor", "syn_to_negative", "adv_active"):
             assert key in record and record[key] == record[key]  # present and not NaN
-        assert record["loss"] == pytest.approx(record["j_gen"] + record["j_m"], rel=1e-5)
+        assert record["j"] == pytest.approx(record["j_gen"] + record["j_m"], rel=1e-5)
+        assert record["loss"] == pytest.approx(record["j_m"], rel=1e-5)  # the metric's loss, as pre-training shows it
     assert "generator" in state and "generator_optimizer" in state
 
 
 def test_collapse_warning_reaches_metrics_jsonl(digits_root: Path, tmp_path: Path) -> None:
-    config = tiny_config(digits_root, *DAML_ON, "train.eval_every=0", "daml.collapse_threshold=1000")
+    config = tiny_config(digits_root, *DAML_ON, "train.eval_every=0", "daml.collapse_threshold=1000", "daml.on_collapse=warn")
     train(config, tmp_path / "run")
     warnings = [r for r in _records(tmp_path / "run") if r["phase"] == "warning"]
     assert len(warnings) == 1

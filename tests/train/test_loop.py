@@ -130,7 +130,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes(digits_root: Path, tmp_path: Pa
     from daml_cli.train.reporting import SilentReporter
 
     class KillAtStepFour(SilentReporter):
-        def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0) -> None:
+        def step(self, step: int, terms: dict[str, float], images_per_second: float, data_wait: float = 0.0, stage: str = "") -> None:
             if step == 4:
                 os.kill(os.getpid(), signal.SIGTERM)
 
