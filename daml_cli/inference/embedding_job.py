@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from daml_cli.embeddings.file import EmbeddingsFile, write_embeddings
 from daml_cli.index.build import build_index_file
 from daml_cli.inference.loading import load_model
@@ -43,8 +45,9 @@ def embed_to_file(
     """
     loaded = load_model(run, device)
     group = from_environment(loaded.device.type)
-    if group.enabled and loaded.device.type == "cuda":
-        loaded = load_model(run, f"cuda:{group.local_rank}")
+    if group.enabled and loaded.device.type == "cuda":  # one GPU per process (NCCL)
+        loaded.device = torch.device("cuda", group.local_rank)
+        loaded.model.to(loaded.device)
     count = len(read_split_rows(loaded, data_root, split, dataset))
     bounds = shard_bounds(count, group.world_size)
     embedded = embed_split(loaded, data_root, split, dataset, on_batch=on_batch, on_total=on_total,
