@@ -7,15 +7,21 @@ plus Gaussian noise, so the metrics are neither 0 nor 1.
 Candidates, each in its own subprocess so that its peak RSS (``ru_maxrss``) is its own:
 
 - ``load``: imports and data loading only (the RSS floor every other candidate pays too);
-- ``ours``: ``evaluate_embeddings`` with Recall@1/10/100/1000, MAP@R and R-precision (k-NN k = 1000);
+- ``ours``: ``evaluate_embeddings`` with Recall@1/10/100/1000, MAP@R and R-precision (k-NN k = 1000), the
+  default chunked one-sided search;
+- ``ours-symmetric``: the same with ``symmetric=True`` (``knn_symmetric``: each product block once);
 - ``ours-pml-set``: the same function with only what PML computes below (Recall@1, MAP@R, R-precision; k = 11);
 - ``bare``: chunked torch matmul + top-k (k = 1000) with nothing else, the floor for a k = 1000 search;
 - ``sklearn``: scikit-learn ``NearestNeighbors(algorithm="brute")``, k = 1000 (+1 for self);
 - ``pml``: pytorch-metric-learning ``AccuracyCalculator(include=("precision_at_1",
   "mean_average_precision_at_r", "r_precision"), k="max_bin_count")``, skipped when not installed;
-- ``clustering``: ``evaluate_embeddings(metrics=("nmi", "f1"))``: k-means with k = number of classes.
+- ``clustering``: ``evaluate_embeddings(metrics=("nmi", "f1"))``: k-means with k = number of classes (default
+  budget: ``clustering.default_nredo``, one run of 20 iterations at SOP size);
+- ``pml-clustering``: PML ``AccuracyCalculator(include=("NMI",))``: ``faiss.Kmeans(niter=20)`` (nredo 1) + NMI.
 
-Values shared with PML (precision@1 = Recall@1, MAP@R, R-precision) must agree to 1e-4.
+Values shared with PML (precision@1 = Recall@1, MAP@R, R-precision) and with ``ours-symmetric`` must agree to
+1e-6. ``--rounds R`` repeats the whole list R times, interleaved (ours, reference, ours, ...), because on a
+shared machine only ratios taken close together in time mean anything; the table gives every round.
 
 Usage: ``python bench/eval_bench.py`` (full size: 10-30 minutes on 2 cores), or smaller:
 ``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``; ``--only ours,bare,pml`` reruns a few.
@@ -37,9 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-CANDIDATES = ("load", "ours", "ours-pml-set", "bare", "sklearn", "pml", "clustering")
+CANDIDATES = ("load", "ours", "ours-symmetric", "ours-pml-set", "bare", "sklearn", "pml", "clustering",
+              "pml-clustering")
 KS = (1, 10, 100, 1000)
-TOLERANCE = 1e-4
+TOLERANCE = 1e-6
 
 
 def class_sizes(n: int, classes: int, rng: np.random.Generator, low: int = 2, high: int = 12) -> np.ndarray:
@@ -111,15 +118,17 @@ def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
     t0 = time.perf_counter()
     if name == "load":
         pass
-    elif name in ("ours", "ours-pml-set", "clustering"):
+    elif name in ("ours", "ours-symmetric", "ours-pml-set", "clustering"):
         from daml_cli.metrics.evaluate import evaluate_embeddings
 
-        if name == "ours":
+        if name in ("ours", "ours-symmetric"):
             kw = {"ks": KS, "metrics": ("recall", "map@r", "r_precision")}
         elif name == "ours-pml-set":
             kw = {"ks": (1,), "metrics": ("recall", "map@r", "r_precision")}
         else:
             kw = {"metrics": ("nmi", "f1"), "kmeans_niter": args.kmeans_niter, "kmeans_nredo": args.kmeans_nredo}
+        if name == "ours-symmetric":
+            kw["symmetric"] = True
         res = evaluate_embeddings(x, y, device="cpu", seed=0, **kw)
         values = dict(res.metrics)
         extra = {"backend": res.backend, "seconds_split": res.seconds, "details": res.details,
@@ -151,6 +160,11 @@ def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
         acc = calc.get_accuracy(torch.from_numpy(x), torch.from_numpy(y))
         values = {"recall@1": acc["precision_at_1"], "map@r": acc["mean_average_precision_at_r"],
                   "r_precision": acc["r_precision"]}
+    elif name == "pml-clustering":
+        from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+        calc = AccuracyCalculator(include=("NMI",), device=torch.device("cpu"))
+        values = {"nmi": calc.get_accuracy(torch.from_numpy(x), torch.from_numpy(y))["NMI"]}
     else:
         raise SystemExit(f"unknown candidate {name}")
     seconds = time.perf_counter() - t0
@@ -159,7 +173,9 @@ def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, 
 
 def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, object] | None:
     cmd = [sys.executable, __file__, "--child", name, "--data-dir", str(data_dir),
-           "--kmeans-niter", str(args.kmeans_niter), "--kmeans-nredo", str(args.kmeans_nredo)]
+           "--kmeans-niter", str(args.kmeans_niter)]
+    if args.kmeans_nredo is not None:
+        cmd += ["--kmeans-nredo", str(args.kmeans_nredo)]
     print(f"  running {name} ...", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -203,7 +219,8 @@ def main() -> None:
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--skip-clustering", action="store_true", help="do not time k-means / NMI / F1")
     ap.add_argument("--kmeans-niter", type=int, default=20)
-    ap.add_argument("--kmeans-nredo", type=int, default=3)
+    ap.add_argument("--kmeans-nredo", type=int, default=None, help="default: clustering.default_nredo")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the candidates, interleaved, this many times")
     ap.add_argument("--only", help="comma-separated candidates to run (default: all that are not skipped)")
     ap.add_argument("--json", type=Path, help="also write all results here")
     ap.add_argument("--child", choices=CANDIDATES, help=argparse.SUPPRESS)
@@ -216,19 +233,22 @@ def main() -> None:
         print(json.dumps(out))
         return
 
-    names = ["load", "ours", "ours-pml-set", "bare"]
-    if not args.skip_sklearn:
-        names.append("sklearn")
+    names = ["load", "ours"]
+    have_pml = False
     if not args.skip_pml:
         try:
             import pytorch_metric_learning  # noqa: F401
 
-            names.append("pml")
+            have_pml = True
+            names.append("pml")  # right after ours: the ratio that matters is taken close in time
         except ImportError:
             print("pytorch-metric-learning is not installed: skipping the PML comparison "
                   "(pip install pytorch-metric-learning to include it)")
+    names += ["ours-symmetric", "ours-pml-set", "bare"]
+    if not args.skip_sklearn:
+        names.append("sklearn")
     if not args.skip_clustering:
-        names.append("clustering")
+        names += ["clustering"] + (["pml-clustering"] if have_pml else [])
     if args.only:
         only = args.only.split(",")
         unknown = sorted(set(only) - set(CANDIDATES))
@@ -238,6 +258,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"data: n={args.n}, classes={args.classes}, dim={args.dim}, seed={args.seed}, noise={args.noise}")
+    rounds: list[dict[str, dict]] = []
     with tempfile.TemporaryDirectory(prefix="eval_bench_") as tmp:
         x, y = make_data(args.n, args.classes, args.dim, args.seed, args.noise)
         sizes = np.bincount(y)
@@ -245,39 +266,73 @@ def main() -> None:
         np.save(Path(tmp) / "x.npy", x)
         np.save(Path(tmp) / "y.npy", y)
         del x, y
-        results = {n: r for n in names if (r := spawn(n, Path(tmp), args)) is not None}
+        for number in range(args.rounds):
+            print(f"round {number + 1} of {args.rounds}", flush=True)
+            rounds.append({n: r for n in names if (r := spawn(n, Path(tmp), args)) is not None})
 
-    print("\n" + table(results, [n for n in names if n != "clustering"]))
     ok = True
-    if "pml" in results:
-        print("\nvalues shared with PML (|difference| must be <= 1e-4):")
-        for key in ("recall@1", "map@r", "r_precision"):
-            for mine in ("ours", "ours-pml-set"):
-                if mine in results:
-                    a, b = results[mine]["values"][key], results["pml"]["values"][key]
-                    good = abs(a - b) <= TOLERANCE
-                    ok &= good
-                    print(f"  {key:12s} {mine:13s} {a:.6f}  pml {b:.6f}  diff {abs(a - b):.2e}  {'ok' if good else 'MISMATCH'}")
-    if "sklearn" in results and "ours" in results:
-        print("\nRecall@K, ours vs sklearn:")
-        for key, b in results["sklearn"]["values"].items():
-            a = results["ours"]["values"][key]
-            print(f"  {key:12s} {a:.6f}  sklearn {b:.6f}")
-    if "ours" in results:
-        print(f"\nours: metrics {json.dumps(results['ours']['values'])}")
-        print(f"ours: backend {results['ours']['backend']}, split {json.dumps(results['ours']['seconds_split'])}")
-    if "clustering" in results:
-        c = results["clustering"]
-        print(f"\nclustering (k = {c['details'].get('kmeans_k')}, niter {args.kmeans_niter}, nredo "
-              f"{args.kmeans_nredo}, init {c['details'].get('kmeans_init')}, {c['details'].get('kmeans_backend')}): "
-              f"{c['seconds']:.1f} s, peak RSS {c['maxrss_mb']:.0f} MB; split {json.dumps(c['seconds_split'])}; "
-              f"values {json.dumps(c['values'])}")
+    for number, results in enumerate(rounds, 1):
+        print(f"\nround {number}:\n" + table(results, [n for n in names if "clustering" not in n]))
+        ok &= check_values(results)
+    print("\n" + summary(rounds))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
-                                         "results": results}, indent=2))
+                                         "rounds": rounds}, indent=2))
     if not ok:
-        raise SystemExit("values differ from PML by more than 1e-4")
+        raise SystemExit(f"values differ by more than {TOLERANCE}")
 
+
+def check_values(results: dict[str, dict]) -> bool:
+    """Values shared between ours and PML, and between the symmetric and chunked paths, agree to TOLERANCE."""
+    ok = True
+    pairs = [("ours", "pml"), ("ours-pml-set", "pml"), ("ours-symmetric", "pml"), ("ours-symmetric", "ours")]
+    for mine, ref in pairs:
+        if mine not in results or ref not in results:
+            continue
+        for key, b in results[ref]["values"].items():
+            if key not in results[mine]["values"]:
+                continue
+            a = results[mine]["values"][key]
+            good = abs(a - b) <= TOLERANCE
+            ok &= good
+            print(f"  {key:12s} {mine:13s} {a:.7f}  {ref:13s} {b:.7f}  diff {abs(a - b):.1e}  "
+                  f"{'ok' if good else 'MISMATCH'}")
+    for name in ("clustering", "pml-clustering"):
+        if name in results:
+            c = results[name]
+            d = c.get("details", {})
+            print(f"  {name}: {c['seconds']:.1f} s, peak RSS {c['maxrss_mb']:.0f} MB, values {json.dumps(c['values'])}"
+                  + (f", k-means {d.get('kmeans_backend')} init {d.get('kmeans_init')} niter {d.get('kmeans_niter')}"
+                     f" nredo {d.get('kmeans_nredo')}" if d else ""))
+    return ok
+
+
+def summary(rounds: list[dict[str, dict]]) -> str:
+    """Per-round ratios ours / PML (time, peak RSS) and clustering / PML clustering, with their spread."""
+    lines = ["| round | ours s | PML s | ours / PML time | ours MB | PML MB | ours / PML RSS | clustering s | "
+             "PML clustering s | clustering / PML |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ratios: dict[str, list[float]] = {"time": [], "rss": [], "clustering": []}
+    for number, r in enumerate(rounds, 1):
+        o, p, c, pc = (r.get(n) for n in ("ours", "pml", "clustering", "pml-clustering"))
+        cells = [str(number)]
+        if o and p:
+            ratios["time"].append(o["seconds"] / p["seconds"])
+            ratios["rss"].append(o["maxrss_mb"] / p["maxrss_mb"])
+            cells += [f"{o['seconds']:.1f}", f"{p['seconds']:.1f}", f"{ratios['time'][-1]:.2f}",
+                      f"{o['maxrss_mb']:.0f}", f"{p['maxrss_mb']:.0f}", f"{ratios['rss'][-1]:.2f}"]
+        else:
+            cells += [""] * 6
+        if c and pc:
+            ratios["clustering"].append(c["seconds"] / pc["seconds"])
+            cells += [f"{c['seconds']:.1f}", f"{pc['seconds']:.1f}", f"{ratios['clustering'][-1]:.2f}"]
+        else:
+            cells += [""] * 3
+        lines.append("| " + " | ".join(cells) + " |")
+    for key, values in ratios.items():
+        if values:
+            lines.append(f"\n{key} ratio: min {min(values):.2f}, median {float(np.median(values)):.2f}, "
+                         f"max {max(values):.2f} over {len(values)} round(s)")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()

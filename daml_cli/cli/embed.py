@@ -25,8 +25,13 @@ def embed(
         summary = embed_to_file(
             run, out, data_root, split, dataset, index, device, on_batch=bar.advance, on_total=bar.total
         )
+    if not summary.is_main:
+        return  # torchrun: rank 0 writes and reports
     from daml_cli.safety.terminal import for_rich
 
-    console.print(f"wrote {summary.count} embeddings of dimension {summary.dimension} to {for_rich(summary.out)}")
+    where = ""
+    if len(summary.shares) > 1:
+        where = f" on {len(summary.shares)} processes ({' + '.join(str(n) for n in summary.shares)} rows)"
+    console.print(f"wrote {summary.count} embeddings of dimension {summary.dimension} to {for_rich(summary.out)}{where}")
     if summary.index is not None:
         console.print(f"wrote index {for_rich(summary.index)} (+ {for_rich(summary.index.name)}.json)")

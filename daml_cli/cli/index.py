@@ -25,7 +25,10 @@ index_app = typer.Typer(
 
 @index_app.command("build")
 def build(
-    embeddings: Path = typer.Argument(..., metavar="EMB.npz", help="EMB.npz written by `daml embed` (embeddings, labels, paths)."),
+    embeddings: List[Path] = typer.Argument(
+        ..., metavar="EMB.npz...",
+        help="EMB.npz written by `daml embed`; several (shards of one gallery) with --type ivfpq --on-disk.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", metavar="PATH", help="Index file to write; metadata goes to OUT.json."),
     index_type: str = typer.Option("flat", "--type", "-t", metavar="TYPE", help="flat (exact), ivfpq (compressed) or hnsw (graph)."),
     image_root: Optional[str] = typer.Option(
@@ -37,21 +40,38 @@ def build(
         "hnsw: M, efConstruction, efSearch). Unset ones are derived from the gallery size."
     ),
     old_param: List[str] = typer.Option([], "-p", hidden=True, help="Old short spelling of --param."),
+    on_disk: bool = typer.Option(
+        False, "--on-disk", help="ivfpq only: keep the inverted lists in OUT's .ivfdata file (memory-mapped), "
+        "adding the shards one at a time: for galleries larger than memory."
+    ),
+    train_size: int = typer.Option(100_000, "--train-size", metavar="N", help="--on-disk: rows sampled to train ivfpq."),
 ) -> None:
-    """Build a gallery index from EMB.npz and write it with its metadata."""
-    from daml_cli.index.build import build_index_file
+    """Build a gallery index from EMB.npz (or several shards) and write it with its metadata."""
     from daml_cli.embeddings.file import read_embeddings
+    from daml_cli.errors import ConfigError
+    from daml_cli.index.build import build_index_file
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.index.params import check_index_type, parse_param_options
-
     from daml_cli.safety.outputs import check_output_file
 
     check_index_type(index_type)
     params = parse_param_options([*param, *old_param])
     root = image_root if image_root is not None else old_root
-    check_output_file(out, "--out", reads=[embeddings])
-    check_output_file(sidecar_path(out), "--out's sidecar", reads=[embeddings])
-    metadata = build_index_file(read_embeddings(embeddings), out, index_type, params, root)
+    check_output_file(out, "--out", reads=list(embeddings))
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=list(embeddings))
+    if on_disk:
+        if index_type != "ivfpq":
+            raise ConfigError(f"--on-disk needs --type ivfpq, got {index_type}")
+        from daml_cli.index.ondisk import build_ondisk_ivfpq, ivfdata_path
+
+        check_output_file(ivfdata_path(out), "--out's inverted lists", reads=list(embeddings))
+        metadata = build_ondisk_ivfpq(embeddings, out, params, root, train_size)
+        typer.echo(plain(f"wrote {out} ({_describe(metadata)}, {len(embeddings)} shard(s), lists in "
+                         f"{ivfdata_path(out)}) and {sidecar_path(out)}"))
+        return
+    if len(embeddings) > 1:
+        raise ConfigError(f"{len(embeddings)} embeddings files given", "several shards need --type ivfpq --on-disk")
+    metadata = build_index_file(read_embeddings(embeddings[0]), out, index_type, params, root)
     typer.echo(plain(f"wrote {out} ({_describe(metadata)}) and {sidecar_path(out)}"))
 
 
@@ -87,6 +107,6 @@ def info(index_path: Path = typer.Argument(..., metavar="INDEX", help="Index to 
 
 
 def _describe(metadata: IndexMetadata) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in metadata.index_params.items())
+    params = ", ".join(f"{k}={v}" for k, v in metadata.index_params.items() if k != "shards")
     kind = metadata.index_type + (f" [{params}]" if params else "")
     return f"{kind}, {metadata.count} vectors of dimension {metadata.dimension}"

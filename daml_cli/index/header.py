@@ -94,5 +94,7 @@ def _minimum_size(index_type: str, dimension: int, ntotal: int, params: dict) ->
         return HEADER_SIZE + 8 + ntotal * dimension * 4  # header, vector length, float32 codes
     if index_type == "hnsw":
         return HEADER_SIZE + ntotal * dimension * 4
+    if params.get("on_disk"):  # the codes live in the .ivfdata file beside it (daml_cli.index.ondisk)
+        return HEADER_SIZE
     m, nbits = int(params.get("m", 1)), int(params.get("nbits", 8))
     return HEADER_SIZE + ntotal * ((m * nbits + 7) // 8 + 8)  # PQ codes plus int64 ids

@@ -154,8 +154,19 @@ def load_index(
             f"index {path} was built from checkpoint {built}, not the given one ({expected_checkpoint_sha256[:12]}…)",
             "rebuild the index with embeddings from this checkpoint (`daml embed`, then `daml index build`)",
         )
+    if metadata.index_params.get("on_disk"):  # daml_cli.index.ondisk: the lists live beside the index
+        data = path.with_name(str(metadata.index_params.get("ivfdata", path.with_suffix(".ivfdata").name)))
+        if not data.is_file():
+            raise IndexFileError(f"index {path} keeps its lists in {data}, which is missing",
+                                 "keep the .ivfdata file beside the index, or rebuild it")
     try:
-        index = faiss.read_index(str(path))
+        if metadata.index_params.get("on_disk"):
+            from daml_cli.index.ondisk import faiss_prints_to_stderr
+
+            with faiss_prints_to_stderr():  # ONDISK_SAME_DIR: map the lists from the index's own folder
+                index = faiss.read_index(str(path), faiss.IO_FLAG_ONDISK_SAME_DIR)
+        else:
+            index = faiss.read_index(str(path))
     except (RuntimeError, MemoryError) as error:
         raise IndexFileError(
             f"FAISS cannot read {path}, it is truncated or corrupt ({_faiss_reason(error)})", _REBUILD_HINT
@@ -267,6 +278,9 @@ def _add_locked(
     class_names: dict[str, str] | None,
 ) -> IndexMetadata:
     index, metadata = load_index(path, expected_checkpoint_sha256=checkpoint_sha256)
+    if metadata.index_params.get("on_disk"):
+        raise DataError(f"index {path} keeps its lists on disk and cannot be extended in place",
+                        "rebuild it with every shard: `daml index build A.npz B.npz ... --type ivfpq --on-disk`")
     vectors = as_embedding_matrix(embeddings, "new embeddings")
     if vectors.shape[1] != metadata.dimension:
         raise DataError(

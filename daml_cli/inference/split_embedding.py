@@ -33,6 +33,17 @@ def _flag_column(rows: list[ManifestRow], name: str) -> np.ndarray | None:
     return np.array([bool(flag) for flag in flags])
 
 
+def _split_rows(loaded: LoadedModel, data_root: Path | None, split: str, dataset: str | None) -> tuple:
+    root = Path(data_root) if data_root is not None else Path(loaded.config.data.root)
+    manifest = read_manifest(root / (dataset or loaded.config.data.dataset))
+    return manifest, manifest.split(split)
+
+
+def read_split_rows(loaded: LoadedModel, data_root: Path | None, split: str = "test", dataset: str | None = None) -> list:
+    """The manifest rows of `split` (dataset and root default to the run's own), in file order."""
+    return _split_rows(loaded, data_root, split, dataset)[1]
+
+
 def embed_split(
     loaded: LoadedModel,
     data_root: Path | None,
@@ -41,16 +52,20 @@ def embed_split(
     batch_size: int = 256,
     on_batch: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    rows_range: tuple[int, int] | None = None,
 ) -> EmbeddedSplit:
-    """Embeddings, labels and manifest paths of `split`; dataset and root default to the run's own."""
-    root = Path(data_root) if data_root is not None else Path(loaded.config.data.root)
-    manifest = read_manifest(root / (dataset or loaded.config.data.dataset))
-    rows = manifest.split(split)
+    """Embeddings, labels and manifest paths of `split`; dataset and root default to the run's own.
+
+    ``rows_range=(start, stop)`` embeds only those rows of the split (one process's shard); labels, paths
+    and masks still describe every row.
+    """
+    manifest, rows = _split_rows(loaded, data_root, split, dataset)
+    start, stop = rows_range if rows_range is not None else (0, len(rows))
     if on_total is not None:
-        on_total(len(rows))
+        on_total(stop - start)
     embeddings = embed_paths(
-        loaded.model, [manifest.root / row.path for row in rows], loaded.preprocessing, loaded.device, batch_size,
-        loader_workers(loaded.config.data.workers), on_batch,
+        loaded.model, [manifest.root / row.path for row in rows[start:stop]], loaded.preprocessing, loaded.device,
+        batch_size, loader_workers(loaded.config.data.workers), on_batch,
     )
     query = _flag_column(rows, "is_query")
     gallery = _flag_column(rows, "is_gallery")

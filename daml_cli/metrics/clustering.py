@@ -15,6 +15,14 @@ import numpy as np
 KMEANSPP_MAX_WORK = 2e9  # n · k · d up to which "auto" seeds with k-means++ (seconds on 2 cores)
 
 
+def default_nredo(n: int, n_clusters: int, dimension: int) -> int:
+    """k-means restarts when none are asked for: 3 (k-means++ seeded) while ``n·k·d ≤ KMEANSPP_MAX_WORK``
+    (CUB, Cars: seconds), else 1 (SOP: one run of ``niter`` iterations already costs n·k·d·niter
+    multiply-adds, the budget pytorch-metric-learning's AccuracyCalculator spends: ``faiss.Kmeans(niter=20)``,
+    FAISS's default ``nredo=1``)."""
+    return 3 if n * n_clusters * dimension <= KMEANSPP_MAX_WORK else 1
+
+
 @dataclass(frozen=True)
 class KMeansResult:
     """Cluster id of each item, the final k-means objective (sum of squared distances) and how it was run."""

@@ -14,22 +14,28 @@ pytorch-metric-learning does for MAP@R. R, per query, is the number of such item
 Clustering metrics (NMI, F1) cluster every item that is a query or in the gallery with k-means, k = the
 number of classes among them.
 
-The k-NN search is exact and chunked (``knn.ExactKnn``); its k is the largest K asked for, or the largest R
-when MAP@R / R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk, so
-the neighbour lists of all queries never exist at once.
+The k-NN search is exact and chunked (``knn.ExactKnn``). With ``symmetric=True``, all-against-all on the
+CPU (no masks, no forced chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which
+multiplies each block of the symmetric product once and serves both of its sides (half the multiply-adds)
+and holds every item's k neighbours at once (N × k × 12 bytes). It is off by default: on the 2-core CPU it
+was measured on, its top-k bookkeeping cost what the halved product saved (docs/results/performance.md). Its k is the largest K asked for, or the largest R when MAP@R /
+R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk; on the chunked
+path the neighbour lists of all queries never exist at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from daml_cli.errors import DataError
 from daml_cli.metrics import clustering, retrieval
-from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, resolve_backend
+from daml_cli.metrics import knn_symmetric
+from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult, resolve_backend
+from daml_cli.metrics.knn_symmetric import symmetric_knn
 
 METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
 
@@ -128,6 +134,20 @@ class _Retrieval:
     seconds: dict[str, float]
 
 
+def _result_chunks(found: KnnResult, queries: np.ndarray, rows: int = 4096) -> Iterator[KnnChunk]:
+    """The rows of ``queries`` from an all-items search result, as consecutive chunks of the query list."""
+    for start in range(0, queries.size, rows):
+        pick = queries[start : start + rows]
+        yield KnnChunk(start, found.indices[pick], found.distances[pick])
+
+
+def _use_symmetric(asked: bool, backend: str, query_mask: np.ndarray | None, gallery_mask: np.ndarray | None,
+                   chunk_size: int | None) -> bool:
+    """Asked for, all-against-all, on the CPU torch backend with FAISS present (its heaps), no chunk size."""
+    return asked and backend == "torch-cpu" and query_mask is None and gallery_mask is None \
+        and chunk_size is None and knn_symmetric.available()
+
+
 def _retrieval_metrics(
     emb: np.ndarray,
     codes: np.ndarray,
@@ -139,16 +159,26 @@ def _retrieval_metrics(
     wanted: set[str],
     backend: str,
     chunk_size: int | None,
+    symmetric: bool = False,
 ) -> _Retrieval:
-    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``."""
+    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``.
+
+    ``symmetric``: the gallery is every item, in order (all-against-all), so the search runs once with
+    ``knn_symmetric`` (half the product) and its rows are scored in chunks.
+    """
     k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
-    searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
     g_codes = codes[gallery]
     hits = dict.fromkeys(k_list, 0)
     ap_sum = rp_sum = 0.0
     t_knn = t_ret = 0.0
     t0 = time.perf_counter()
-    for chunk in searcher.chunks(_rows(emb, queries), k, self_pos):
+    if symmetric:  # queries ⊆ gallery = every item: one symmetric search for all, scored chunk by chunk
+        found = symmetric_knn(emb, k)
+        name, chunks = found.backend, _result_chunks(found, queries)
+    else:
+        searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
+        name, chunks = searcher.backend, searcher.chunks(_rows(emb, queries), k, self_pos)
+    for chunk in chunks:
         t1 = time.perf_counter()
         t_knn += t1 - t0
         rows = slice(chunk.start, chunk.start + chunk.indices.shape[0])
@@ -169,7 +199,7 @@ def _retrieval_metrics(
         out["map@r"] = ap_sum / n
     if "r_precision" in wanted:
         out["r_precision"] = rp_sum / n
-    return _Retrieval(out, searcher.backend, k, {"knn": t_knn, "retrieval": t_ret})
+    return _Retrieval(out, name, k, {"knn": t_knn, "retrieval": t_ret})
 
 
 def evaluate_embeddings(
@@ -183,14 +213,15 @@ def evaluate_embeddings(
     device: str = "auto",
     *,
     kmeans_niter: int = 20,
-    kmeans_nredo: int = 3,
+    kmeans_nredo: int | None = None,
     chunk_size: int | None = None,
+    symmetric: bool = False,
 ) -> EvaluationResult:
     """Compute the requested metrics (see the module docstring for the protocol).
 
     Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
     of its class in the gallery; ConfigError for an unknown or unavailable ``device``. ``seed``,
-    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means; ``chunk_size`` (queries per search block) defaults to
+    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means (``kmeans_nredo=None``: ``clustering.default_nredo``); ``chunk_size`` (queries per search block) defaults to
     a 256 MiB distance block.
     """
     t_start = time.perf_counter()
@@ -218,7 +249,8 @@ def evaluate_embeddings(
                 "check the labels, or ask only for nmi/f1",
             )
         ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
-                                 wanted, backend, chunk_size)
+                                 wanted, backend, chunk_size,
+                                 _use_symmetric(symmetric, backend, query_mask, gallery_mask, chunk_size))
         found.update(ret.metrics)
         seconds.update(ret.seconds)
         backend = ret.backend
@@ -232,6 +264,8 @@ def evaluate_embeddings(
         n_classes = int(np.unique(item_codes).size)
         t0 = time.perf_counter()
         use_gpu = resolve_backend(device) == "faiss-gpu"  # k-means on the GPU exactly when the search may use it
+        if kmeans_nredo is None:
+            kmeans_nredo = clustering.default_nredo(int(items.size), n_classes, emb.shape[1])
         km = clustering.kmeans(_rows(emb, items), n_classes, seed=seed, niter=kmeans_niter, nredo=kmeans_nredo,
                                use_gpu=use_gpu)
         seconds["kmeans"] = time.perf_counter() - t0

@@ -136,3 +136,22 @@ def test_kmeans_plus_plus_with_duplicate_points() -> None:
     assert more.shape == (5, 2)
     result = kmeans(x, 3, seed=0)
     assert nmi(np.repeat(np.arange(3), 4), result.assignments) == pytest.approx(1.0)
+
+
+def test_default_nredo_matches_the_pml_budget_only_at_large_scale() -> None:
+    from daml_cli.metrics.clustering import KMEANSPP_MAX_WORK, default_nredo
+
+    assert default_nredo(5924, 100, 512) == 3  # CUB-sized: cheap, three k-means++ runs
+    assert default_nredo(60502, 11316, 512) == 1  # SOP-sized: one run of niter iterations, as PML
+    edge = int(KMEANSPP_MAX_WORK) // (100 * 10)
+    assert default_nredo(edge, 100, 10) == 3 and default_nredo(edge + 1, 100, 10) == 1
+
+
+def test_evaluate_records_the_nredo_it_used() -> None:
+    from daml_cli.metrics.evaluate import evaluate_embeddings
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 4)).astype(np.float32)
+    labels = np.repeat(np.arange(8), 5)
+    assert evaluate_embeddings(x, labels, metrics=("nmi",)).details["kmeans_nredo"] == 3
+    assert evaluate_embeddings(x, labels, metrics=("nmi",), kmeans_nredo=2).details["kmeans_nredo"] == 2

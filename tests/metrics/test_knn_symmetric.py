@@ -1,0 +1,105 @@
+"""The symmetric all-against-all search equals a brute-force float64 ranking (ties by index, self removed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from daml_cli.metrics import evaluate as evaluate_module
+from daml_cli.metrics.evaluate import evaluate_embeddings
+from daml_cli.metrics.knn_symmetric import symmetric_knn
+
+pytest.importorskip("faiss")
+
+
+def brute_force(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 distances, stable argsort (ties -> lower index), own index removed, -1 / inf padding."""
+    d = ((x[:, None, :].astype(np.float64) - x[None, :, :].astype(np.float64)) ** 2).sum(-1)
+    n = len(x)
+    kk = min(k, n)
+    out_i = np.full((n, kk), -1, dtype=np.int64)
+    out_d = np.full((n, kk), np.inf)
+    for row in range(n):
+        order = [j for j in np.argsort(d[row], kind="stable") if j != row][:kk]
+        out_i[row, : len(order)] = order
+        out_d[row, : len(order)] = d[row, order]
+    return out_i, out_d
+
+
+def tie_data(n: int, dim: int = 3, seed: int = 0) -> np.ndarray:
+    """Small integers: exact float32 arithmetic, many exact ties and duplicates (also of a query)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, size=(n, dim)).astype(np.float32)
+    x[5] = x[2]
+    return x
+
+
+@pytest.mark.parametrize("block_rows", [1, 4, 7, 16, 40, 64])
+@pytest.mark.parametrize("k", [1, 3, 10, 39, 40])
+def test_equals_brute_force_on_tie_heavy_data(block_rows: int, k: int) -> None:
+    x = tie_data(40)
+    res = symmetric_knn(x, k, block_rows=block_rows)
+    ref_i, ref_d = brute_force(x, k)
+    np.testing.assert_array_equal(res.indices, ref_i)
+    np.testing.assert_allclose(res.distances, ref_d, rtol=0, atol=1e-6)
+
+
+def test_k_equal_to_n_pads_the_self_slot() -> None:
+    x = tie_data(12)
+    res = symmetric_knn(x, 12, block_rows=5)
+    assert np.all(res.indices[:, -1] == -1) and np.all(np.isinf(res.distances[:, -1]))
+    for row in range(12):
+        assert sorted(res.indices[row, :-1]) == [j for j in range(12) if j != row]
+
+
+def test_first_block_wider_than_k_and_later_blocks() -> None:
+    # block_rows >= k: each row's heap is written from its first block; later blocks go through the heap.
+    x = tie_data(150, dim=4, seed=3)
+    for block_rows in (20, 33, 150):
+        res = symmetric_knn(x, 17, block_rows=block_rows)
+        np.testing.assert_array_equal(res.indices, brute_force(x, 17)[0])
+
+
+def test_random_floats_match_the_one_sided_search() -> None:
+    from tests.helpers import knn_search
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 16)).astype(np.float32) * 3
+    res = symmetric_knn(x, 25, block_rows=64)
+    ref = knn_search(x, x, 25, exclude_self=True, device="cpu")
+    np.testing.assert_array_equal(res.indices, ref.indices)
+    np.testing.assert_allclose(res.distances, ref.distances, rtol=1e-5, atol=1e-4)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        symmetric_knn(np.zeros((0, 3), np.float32), 1)
+    with pytest.raises(ValueError):
+        symmetric_knn(np.zeros((4, 3), np.float32), 0)
+    with pytest.raises(ValueError):
+        symmetric_knn(np.zeros((4, 3), np.float32), 1, block_rows=0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed: int, monkeypatch) -> None:
+    rng = np.random.default_rng(seed)
+    n = 60
+    labels = rng.integers(0, 9, size=n)
+    x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
+    monkeypatch.setattr(evaluate_module, "symmetric_knn",
+                        lambda emb, k: symmetric_knn(emb, k, block_rows=16))
+    sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu",
+                              symmetric=True)
+    plain = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"),
+                                device="cpu", chunk_size=7)
+    assert "symmetric" in sym.backend and plain.backend == "torch-cpu"
+    assert sym.metrics == pytest.approx(plain.metrics, abs=1e-12)
+    assert sym.excluded_queries == plain.excluded_queries
+
+
+def test_the_chunked_search_is_the_default() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 4)).astype(np.float32)
+    labels = rng.integers(0, 20, size=200)
+    res = evaluate_embeddings(x, labels, ks=(1, 10), metrics=("recall",), device="cpu")
+    assert res.backend == "torch-cpu"
