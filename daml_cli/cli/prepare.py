@@ -45,7 +45,7 @@ def prepare(
     from rich.console import Console
     from rich.table import Table
 
-    from daml_cli.cli.progress import byte_progress
+    from daml_cli.cli.progress import byte_progress, print_warning
     from daml_cli.data.preparers.base import PrepareOptions
     from daml_cli.data.preparers.flow import prepare_dataset
     from daml_cli.data.progress import silent_progress
@@ -64,6 +64,7 @@ def prepare(
         resize=resize,
         verify=verify,
         progress=byte_progress if sys.stderr.isatty() else silent_progress,  # bars only for a person watching
+        warn=print_warning,
     )
     report = prepare_dataset(name, root, options)
     from daml_cli.safety.terminal import for_rich

@@ -183,3 +183,10 @@ def byte_progress(description: str, total: int | None = None) -> Iterator[ByteBa
     )
     with progress:
         yield ByteBar(progress, progress.add_task(description, total=total))
+
+
+def print_warning(message: str) -> None:
+    """A warning from the engine as one line on stderr (the `Warn` callback the CLI hands the engine)."""
+    from daml_cli.safety.terminal import for_rich
+
+    console.print(f"[yellow]warning:[/yellow] {for_rich(message)}", highlight=False, soft_wrap=True)

@@ -23,7 +23,7 @@ from daml_cli.data import sources as source_registry
 from daml_cli.data.checksum import check_file
 from daml_cli.data.download import DownloadError, RetryPolicy, download, verified_file
 from daml_cli.data.extract import ExtractLimits, archive_format, list_member_names, safe_extract
-from daml_cli.data.progress import ByteProgress, silent_progress
+from daml_cli.data.progress import ByteProgress, Warn, python_warning, silent_progress
 from daml_cli.data.sources import DatasetSources, Layout, SourceFile
 from daml_cli.errors import DataError
 
@@ -36,17 +36,6 @@ class Acquired:
 
     layout: Layout
     paths: dict[str, Path]
-
-
-def _say(message: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message)
-
-
-def warn(message: str) -> None:
-    """Print a one-line warning on stderr."""
-    _say(f"[yellow]warning:[/yellow] {message}")
 
 
 def _describe(source: SourceFile) -> str:
@@ -127,7 +116,10 @@ def _expected_files(dataset: DatasetSources) -> str:
     return "expected " + " or ".join(options)
 
 
-def _verify_local(path: Path, source: SourceFile, skip_checksum: bool, progress: ByteProgress = silent_progress) -> None:
+def _verify_local(
+    path: Path, source: SourceFile, skip_checksum: bool, progress: ByteProgress = silent_progress,
+    warn: Warn = python_warning,
+) -> None:
     """Compare the size and checksum of a user's file with the published ones."""
     if skip_checksum:
         warn(f"not verifying the checksum of {path} (--skip-checksum)")
@@ -167,7 +159,8 @@ def _complete_layout(dataset: DatasetSources, found: dict[str, Path]) -> Layout:
 
 
 def from_archives(
-    dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool, progress: ByteProgress = silent_progress
+    dataset: DatasetSources, archives: Sequence[Path], skip_checksum: bool, progress: ByteProgress = silent_progress,
+    warn: Warn = python_warning,
 ) -> Acquired:
     """Recognise and verify the user's local files and pick the layout they complete."""
     found: dict[str, Path] = {}
@@ -187,7 +180,7 @@ def from_archives(
     if unused:
         warn(f"using the {layout.description} layout; ignoring {', '.join(unused)}")
     for key in layout.files:
-        _verify_local(found[key], dataset.file(key), skip_checksum, progress)
+        _verify_local(found[key], dataset.file(key), skip_checksum, progress, warn)
     return Acquired(layout, {key: found[key] for key in layout.files})
 
 
@@ -222,7 +215,8 @@ def _placed_by_hand(dataset: DatasetSources, download_dir: Path) -> Acquired | N
 
 
 def from_downloads(dataset: DatasetSources, download_dir: Path, retry: RetryPolicy | None = None,
-                   progress: ByteProgress = silent_progress, root: Path | None = None) -> Acquired:
+                   progress: ByteProgress = silent_progress, root: Path | None = None,
+                   warn: Warn = python_warning) -> Acquired:
     """Download the first layout whose files can all be fetched (files already in `download_dir` are reused)."""
     placed = _placed_by_hand(dataset, download_dir)
     if placed is not None:

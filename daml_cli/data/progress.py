@@ -31,6 +31,17 @@ class ByteBar:
             self._progress.advance(self._task, amount)
 
 
+Warn = Callable[[str], None]
+"""How the engine reports a warning (one line, no "warning:" prefix); the CLI prints it, the default below
+hands it to Python's `warnings` so that library users see it too."""
+
+
+def python_warning(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
 ByteProgress = Callable[[str, "int | None"], AbstractContextManager[ByteBar]]
 """How the engine reports byte progress: ``progress(description, total)`` opens a bar for one file.
 

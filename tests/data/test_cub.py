@@ -285,3 +285,15 @@ def test_failed_force_keeps_the_previous_dataset(cub_mini_tgz, tmp_path, monkeyp
     assert code == 2 and "contains '..'" in err
     assert (root / "cub" / "manifest.csv").read_bytes() == before
     assert read_manifest(root / "cub").rows and not [p for p in root.iterdir() if p.name.startswith(".cub.")]
+
+
+def test_engine_warnings_go_through_the_callback_not_the_terminal(cub_mini_tgz, tmp_path, capsys, mini_expected):
+    from daml_cli.data.preparers.base import PrepareOptions
+    from daml_cli.data.preparers.flow import prepare_dataset
+
+    heard: list[str] = []
+    options = PrepareOptions(archives=[cub_mini_tgz], skip_checksum=True, warn=heard.append)
+    prepare_dataset("cub", tmp_path / "root", options)
+    assert any("not verifying the checksum" in message for message in heard)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # the data layer itself prints nothing

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from daml_cli.data.manifest import ManifestRow
-from daml_cli.data.progress import ByteProgress, silent_progress
+from daml_cli.data.progress import ByteProgress, Warn, python_warning, silent_progress
 
 
 @dataclass
@@ -34,6 +34,7 @@ class PrepareOptions:
     download_dir: Path | None = None  # where downloads are cached (default ROOT/downloads)
     verify: bool = False  # a second prepare re-hashes every file instead of checking sizes only
     progress: ByteProgress = silent_progress  # how downloads, checksums and extraction report bytes (the CLI's bars)
+    warn: Warn = python_warning  # how a warning reaches the user (the CLI prints it on stderr)
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,10 @@ def gather(name: str, staging: Path, options: PrepareOptions) -> tuple[Layout, d
     dataset = get_sources(name)
     progress = options.progress
     if options.archives:
-        acquired = from_archives(dataset, options.archives, options.skip_checksum, progress)
+        acquired = from_archives(dataset, options.archives, options.skip_checksum, progress, options.warn)
     else:
         download_dir = options.download_dir or staging.parent / "downloads"
-        acquired = from_downloads(dataset, download_dir, progress=progress, root=staging.parent)
+        acquired = from_downloads(dataset, download_dir, progress=progress, root=staging.parent, warn=options.warn)
     return acquired.layout, unpack(dataset, acquired, staging / SOURCES_DIR, progress=progress)
 
 
