@@ -33,6 +33,7 @@ from daml_cli.train.run_dir import RunDir
 
 RESULT_FILE = "result.json"
 IGNORED_KEYS = frozenset({"data.root", "data.workers"})
+INIT_KEYS = frozenset({"train.init", "train.init_sha256"})  # compared by `same_init`
 TEST_METRICS = ["recall", "nmi", "f1", "map@r", "r_precision"]
 
 
@@ -46,11 +47,42 @@ def check_same_config(
         raise ConfigError(f"{source} holds a configuration this version cannot read: {error.message}") from None
     old, new = flatten(normalized), flatten(to_dict(spec.config))
     for key in sorted(set(old) | set(new)):
+        if key in INIT_KEYS:
+            continue
         if key not in IGNORED_KEYS and old.get(key) != new.get(key):
             raise ConfigError(
                 f"{source} was run with {key}={old.get(key)!r}, but this comparison asks for {key}={new.get(key)!r}",
                 f"choose another --out, or {hint}",
             )
+    if not same_init(old.get("train.init", ""), old.get("train.init_sha256", ""),
+                     new.get("train.init", ""), new.get("train.init_sha256", "")):
+        raise ConfigError(
+            f"{source} was started from {old.get('train.init')!r}, but this comparison asks for "
+            f"{new.get('train.init')!r}", f"choose another --out, or {hint}",
+        )
+
+
+def same_init(recorded: str, recorded_sha256: str, requested: str, requested_sha256: str) -> bool:
+    """Whether a stored run started from the weights this comparison asks for (`train.init`).
+
+    Training records the checkpoint it read as an absolute path with its SHA-256, while a comparison names it
+    as given (often relative, often with `{seed}` filled in). Same file: equal hashes when both are known (the
+    requested file is hashed when it exists here); otherwise the recorded path must end with the requested one,
+    which is what a later machine holding only the committed report.json can check.
+    """
+    if not recorded or not requested:
+        return recorded == requested
+    if requested_sha256 and recorded_sha256:
+        return requested_sha256 == recorded_sha256
+    candidate = Path(requested)
+    if candidate.is_dir():
+        candidate = candidate / "checkpoints" / "best.pt"
+    if candidate.is_file() and recorded_sha256:
+        from daml_cli.data.checksum import file_sha256
+
+        return file_sha256(candidate) == recorded_sha256
+    wanted = Path(requested).parts
+    return Path(recorded).parts[-len(wanted):] == wanted
 
 
 def stored_result(spec: RunSpec, previous: dict[str, Any] | None) -> dict[str, Any] | None:
