@@ -128,9 +128,7 @@ class RichTrainReporter:
         self.progress.console.print(f"step {step} validation: {format_terms(metrics)}{marker}", highlight=False)
 
     def warn(self, message: str) -> None:
-        from rich.markup import escape
-
-        self.progress.console.print(f"[yellow]warning:[/] {escape(message)}")
+        self.progress.console.print(warning_markup(message), highlight=False, soft_wrap=True)
 
     def finish(self) -> None:
         if self.owns_display:
@@ -185,8 +183,13 @@ def byte_progress(description: str, total: int | None = None) -> Iterator[ByteBa
         yield ByteBar(progress, progress.add_task(description, total=total))
 
 
-def print_warning(message: str) -> None:
-    """A warning from the engine as one line on stderr (the `Warn` callback the CLI hands the engine)."""
+def warning_markup(message: str) -> str:
+    """``warning: MESSAGE`` for a rich console, the message's markup and control characters escaped."""
     from daml_cli.safety.terminal import for_rich
 
-    console.print(f"[yellow]warning:[/yellow] {for_rich(message)}", highlight=False, soft_wrap=True)
+    return f"[yellow]warning:[/yellow] {for_rich(message)}"
+
+
+def print_warning(message: str) -> None:
+    """A warning from the engine as one line on stderr (the `Warn` callback the CLI hands the engine)."""
+    console.print(warning_markup(message), highlight=False, soft_wrap=True)

@@ -1,7 +1,6 @@
 """curves.png: each run's validation metric against the training step, one line per run.
 
-Drawn with matplotlib (the optional extra ``daml-cli[plot]``); without it the comparison still writes its
-report and says how to get the plot.
+Drawn by `report.curves` (Pillow), like a run's own curves.png: one colour per compared preset.
 """
 
 from __future__ import annotations
@@ -9,45 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from daml_cli.atomic import atomic_path
-
-PLOT_HINT = "install the plot extra: pip install 'daml-cli[plot]'"
-
-
-def plotting_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
+from daml_cli.report.curves import write_line_chart
+from daml_cli.report.scatter import PALETTE
 
 
 def draw_curves(runs: list[dict[str, Any]], names: list[str], out: Path) -> None:
-    """One colour per compared preset, one line style per seed; markers show each validation."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=100)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    styles = ["-", "--", ":", "-."]
-    seeds = sorted({run["seed"] for run in runs})
+    """One line per run, named ``PRESET seed K``, coloured by preset; markers show each validation."""
+    data: dict[str, list[tuple[float, float]]] = {}
+    colours: dict[str, tuple[int, int, int]] = {}
     for run in runs:
-        if not run["curve"]:
-            continue
-        steps, values = zip(*run["curve"])
-        colour = colours[names.index(run["name"]) % len(colours)]
-        style = styles[seeds.index(run["seed"]) % len(styles)]
-        axes.plot(steps, values, style, color=colour, marker="o", markersize=4, label=f"{run['name']} seed {run['seed']}")
-    metrics = sorted({run["select_metric"] for run in runs})
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel("training step")
-    axes.set_ylabel(f"validation {' / '.join(metrics)}")
-    axes.set_title("Validation metric during training")
-    axes.grid(alpha=0.3)
-    if axes.lines:
-        axes.legend(fontsize="small")
-    figure.tight_layout()
-    with atomic_path(out) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
+        if run["curve"]:
+            label = f"{run['name']} seed {run['seed']}"
+            data[label] = [(float(step), float(value)) for step, value in run["curve"]]
+            colours[label] = PALETTE[names.index(run["name"]) % len(PALETTE)]
+    metrics = " / ".join(sorted({run["select_metric"] for run in runs}))
+    write_line_chart(data, out, f"validation {metrics} during training", colours)

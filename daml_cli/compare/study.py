@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from daml_cli.atomic import atomic_write_text
-from daml_cli.compare.curves import PLOT_HINT, draw_curves, plotting_available
+from daml_cli.compare.curves import draw_curves
 from daml_cli.compare.jobs import Sink, run_all
 from daml_cli.compare.plan import RunSpec, parse_contenders, plan_runs
 from daml_cli.compare.report import build_report, report_markdown
@@ -83,11 +83,8 @@ def compare(request: CompareRequest, sink: Sink, on_plan: Any = None) -> Compare
     files = [request.out / "report.json", request.out / "report.md"]
     atomic_write_text(files[0], json.dumps(report, indent=2) + "\n")
     atomic_write_text(files[1], report_markdown(report))
-    notes = []
-    if plotting_available():
-        draw_curves(report["runs"], names, request.out / "curves.png")
-        files.append(request.out / "curves.png")
-    else:
-        notes.append(f"curves.png not drawn: matplotlib is missing ({PLOT_HINT})")
+    notes: list[str] = []
+    draw_curves(report["runs"], names, request.out / "curves.png")
+    files.append(request.out / "curves.png")
     counts = {status: sum(run["status"] == status for run in report["runs"]) for status in ("trained", "resumed", "reused")}
     return CompareOutcome(report, counts, files, notes)

@@ -1,8 +1,8 @@
-"""`curves.png`: a run's training loss terms and validation metrics against the step, drawn with Pillow.
+"""Line charts against the training step, drawn with Pillow (matplotlib is not a dependency).
 
-Two panels side by side, each with its own y range, tick labels and a legend: the numeric fields of the
-``train`` records (minus throughput fields) and of the ``val`` records. matplotlib is not a dependency, so
-the plotting is done here in a few lines.
+`write_curves`: a run's `curves.png`, two panels side by side, each with its own y range, tick labels and a
+legend: the numeric fields of the ``train`` records (minus throughput fields) and of the ``val`` records.
+`write_line_chart`: one panel of named series, e.g. `daml compare`'s validation curves of every run.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def _panel(
     canvas: Image.Image, corner: tuple[int, int], title: str, data: dict[str, list[tuple[float, float]]],
-    steps: tuple[float, float],
+    steps: tuple[float, float], colours: dict[str, tuple[int, int, int]] | None = None,
 ) -> None:
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=FONT)
@@ -81,7 +81,7 @@ def _panel(
         draw.text((x, y1 + 6), f"{tick:.0f}", fill=(90, 90, 90), font=font, anchor="mt")
     draw.text(((x0 + x1) / 2, y1 + 22), "step", fill=(90, 90, 90), font=font, anchor="mt")
     for index, (name, points) in enumerate(data.items()):
-        colour = PALETTE[index % len(PALETTE)]
+        colour = (colours or {}).get(name, PALETTE[index % len(PALETTE)])
         pixels = [at(s, v) for s, v in points]
         if len(pixels) > 1:
             draw.line(pixels, fill=colour, width=2)
@@ -101,6 +101,21 @@ def write_curves(records: Sequence[dict[str, Any]], out: Path | str, title: str 
     ImageDraw.Draw(canvas).text((12, 8), title, fill=(20, 20, 20), font=ImageFont.load_default(size=FONT + 5))
     _panel(canvas, (0, 30), "training loss terms", train, steps)
     _panel(canvas, (PANEL_W, 30), "validation metrics", val, steps)
+    return _save(canvas, out)
+
+
+def write_line_chart(
+    data: dict[str, list[tuple[float, float]]], out: Path | str, title: str,
+    colours: dict[str, tuple[int, int, int]] | None = None,
+) -> Path:
+    """One panel of named (step, value) series into `out` (PNG); `colours` fixes some series' colours."""
+    all_steps = [s for points in data.values() for s, _ in points] or [0.0]
+    canvas = Image.new("RGB", (PANEL_W, PANEL_H), "white")
+    _panel(canvas, (0, 0), title, data, (0.0, max(all_steps)), colours)
+    return _save(canvas, out)
+
+
+def _save(canvas: Image.Image, out: Path | str) -> Path:
     out = Path(out)
     with atomic_path(out) as tmp:
         canvas.save(tmp, format="PNG")
