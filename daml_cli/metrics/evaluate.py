@@ -14,30 +14,33 @@ pytorch-metric-learning does for MAP@R. R, per query, is the number of such item
 Clustering metrics (NMI, F1) cluster every item that is a query or in the gallery with k-means, k = the
 number of classes among them.
 
-The k-NN search is exact and chunked (``knn.ExactKnn``). With ``symmetric=True``, all-against-all on the
-CPU (no masks, no forced chunk size, FAISS importable) it is ``knn_symmetric.symmetric_knn``, which
-multiplies each block of the symmetric product once and serves both of its sides (half the multiply-adds)
-and holds every item's k neighbours at once (N × k × 12 bytes). It is off by default: on the 2-core CPU it
-was measured on, its top-k bookkeeping cost what the halved product saved (docs/results/performance.md). Its k is the largest K asked for, or the largest R when MAP@R /
-R-precision are asked for, whichever is larger. Retrieval scores are summed chunk by chunk; on the chunked
-path the neighbour lists of all queries never exist at once.
+The k-NN search is exact. All-against-all on the CPU (the default for CUB, Cars and SOP: no masks, no
+forced chunk size, ``symmetric`` not False) it is ``knn_symmetric.symmetric_knn``, which multiplies each
+block of the symmetric product once and serves both of its sides (half the multiply-adds), and it lists
+only as many neighbours as MAP@R / R-precision need (the largest R) or ``RANK_LIST_DEPTH``, whichever is
+larger. Recall@K comes from each query's first-positive rank: its place in that list, or, for a query whose
+list holds no same-class item while some K is longer than the list, ``positive_rank.first_positive_ranks``
+(one comparison per gallery item instead of a top-1000 selection). Otherwise (query/gallery masks, a GPU, or
+``symmetric=False``) it is the chunked ``knn.ExactKnn`` with k = the largest K or R; its neighbour lists of
+all queries never exist at once. Both give the same values (tested against each other and plain loops).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from daml_cli.errors import DataError
 from daml_cli.metrics import clustering, retrieval
-from daml_cli.metrics import knn_symmetric
-from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, KnnChunk, KnnResult, resolve_backend
+from daml_cli.metrics.knn import MAX_SQUARED_NORM, ExactKnn, resolve_backend
 from daml_cli.metrics.knn_symmetric import symmetric_knn
+from daml_cli.metrics.positive_rank import first_positive_ranks, same_class_items
 
 METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
+RANK_LIST_DEPTH = 32  # symmetric path: neighbours listed per query at least (Recall@K up to this from the list)
 
 
 @dataclass
@@ -134,18 +137,48 @@ class _Retrieval:
     seconds: dict[str, float]
 
 
-def _result_chunks(found: KnnResult, queries: np.ndarray, rows: int = 4096) -> Iterator[KnnChunk]:
-    """The rows of ``queries`` from an all-items search result, as consecutive chunks of the query list."""
-    for start in range(0, queries.size, rows):
-        pick = queries[start : start + rows]
-        yield KnnChunk(start, found.indices[pick], found.distances[pick])
+def _use_symmetric(asked: bool | None, backend: str, query_mask: np.ndarray | None,
+                   gallery_mask: np.ndarray | None, chunk_size: int | None) -> bool:
+    """Not refused (``symmetric`` is not False), all-against-all, on the CPU torch backend, no chunk size."""
+    return asked is not False and backend == "torch-cpu" and query_mask is None and gallery_mask is None \
+        and chunk_size is None
 
 
-def _use_symmetric(asked: bool, backend: str, query_mask: np.ndarray | None, gallery_mask: np.ndarray | None,
-                   chunk_size: int | None) -> bool:
-    """Asked for, all-against-all, on the CPU torch backend with FAISS present (its heaps), no chunk size."""
-    return asked and backend == "torch-cpu" and query_mask is None and gallery_mask is None \
-        and chunk_size is None and knn_symmetric.available()
+def _symmetric_retrieval(
+    emb: np.ndarray, codes: np.ndarray, queries: np.ndarray, r: np.ndarray, k_list: list[int], wanted: set[str]
+) -> _Retrieval:
+    """All-against-all: one symmetric search of depth max(R, RANK_LIST_DEPTH); Recall@K from first-positive
+    ranks (from the list, else counted by ``first_positive_ranks`` when some K is deeper than the list)."""
+    n = emb.shape[0]
+    depth = max(int(r.max()) if wanted & {"map@r", "r_precision"} else 1,
+                min(k_list[-1], RANK_LIST_DEPTH) if "recall" in wanted else 1)
+    depth = min(depth, n - 1)
+    t0 = time.perf_counter()
+    found = symmetric_knn(emb, depth)
+    t_knn = time.perf_counter() - t0
+    idx = found.indices[queries]
+    nl = np.where(idx >= 0, codes[np.maximum(idx, 0)], -1)
+    ql = codes[queries]
+    out: dict[str, float] = {}
+    t_rank = 0.0
+    if "recall" in wanted:
+        rel = nl == ql[:, None]
+        in_list = rel.any(axis=1)
+        rank = np.where(in_list, rel.argmax(axis=1), depth)  # depth = "not within the list"
+        deeper = ~in_list if k_list[-1] > depth else np.zeros_like(in_list)
+        if deeper.any():
+            t1 = time.perf_counter()
+            rows = queries[deeper]
+            rank[deeper] = first_positive_ranks(emb, emb[rows], same_class_items(codes, rows), rows)
+            t_rank = time.perf_counter() - t1
+        out = {f"recall@{kk}": float(np.count_nonzero(rank < kk)) / queries.size for kk in k_list}
+    t2 = time.perf_counter()
+    if "map@r" in wanted:
+        out["map@r"] = float(retrieval.average_precision_at_r_per_query(nl, ql, r).sum()) / queries.size
+    if "r_precision" in wanted:
+        out["r_precision"] = float(retrieval.r_precision_per_query(nl, ql, r).sum()) / queries.size
+    seconds = {"knn": t_knn, "ranks": t_rank, "retrieval": time.perf_counter() - t2}
+    return _Retrieval(out, found.backend, depth, seconds)
 
 
 def _retrieval_metrics(
@@ -159,25 +192,16 @@ def _retrieval_metrics(
     wanted: set[str],
     backend: str,
     chunk_size: int | None,
-    symmetric: bool = False,
 ) -> _Retrieval:
-    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``.
-
-    ``symmetric``: the gallery is every item, in order (all-against-all), so the search runs once with
-    ``knn_symmetric`` (half the product) and its rows are scored in chunks.
-    """
+    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``."""
     k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
     g_codes = codes[gallery]
     hits = dict.fromkeys(k_list, 0)
     ap_sum = rp_sum = 0.0
     t_knn = t_ret = 0.0
     t0 = time.perf_counter()
-    if symmetric:  # queries ⊆ gallery = every item: one symmetric search for all, scored chunk by chunk
-        found = symmetric_knn(emb, k)
-        name, chunks = found.backend, _result_chunks(found, queries)
-    else:
-        searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
-        name, chunks = searcher.backend, searcher.chunks(_rows(emb, queries), k, self_pos)
+    searcher = ExactKnn(_rows(emb, gallery), device=backend, chunk_size=chunk_size)
+    name, chunks = searcher.backend, searcher.chunks(_rows(emb, queries), k, self_pos)
     for chunk in chunks:
         t1 = time.perf_counter()
         t_knn += t1 - t0
@@ -215,14 +239,15 @@ def evaluate_embeddings(
     kmeans_niter: int = 20,
     kmeans_nredo: int | None = None,
     chunk_size: int | None = None,
-    symmetric: bool = False,
+    symmetric: bool | None = None,
 ) -> EvaluationResult:
     """Compute the requested metrics (see the module docstring for the protocol).
 
     Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
     of its class in the gallery; ConfigError for an unknown or unavailable ``device``. ``seed``,
     ``kmeans_niter`` and ``kmeans_nredo`` fix k-means (``kmeans_nredo=None``: ``clustering.default_nredo``); ``chunk_size`` (queries per search block) defaults to
-    a 256 MiB distance block.
+    a 256 MiB distance block. ``symmetric``: None or True = the symmetric search where it applies (module
+    docstring), False = always the chunked one.
     """
     t_start = time.perf_counter()
     emb, codes, k_list, wanted = _check_inputs(embeddings, labels, ks, metrics)
@@ -248,9 +273,11 @@ def evaluate_embeddings(
                 "R-precision are undefined",
                 "check the labels, or ask only for nmi/f1",
             )
-        ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
-                                 wanted, backend, chunk_size,
-                                 _use_symmetric(symmetric, backend, query_mask, gallery_mask, chunk_size))
+        if _use_symmetric(symmetric, backend, query_mask, gallery_mask, chunk_size):
+            ret = _symmetric_retrieval(emb, codes, q_rows[valid], r_all[valid], k_list, wanted)
+        else:
+            ret = _retrieval_metrics(emb, codes, q_rows[valid], g_rows, self_pos[valid], r_all[valid], k_list,
+                                     wanted, backend, chunk_size)
         found.update(ret.metrics)
         seconds.update(ret.seconds)
         backend = ret.backend

@@ -79,6 +79,33 @@ def test_all_against_all_matches_brute_force(seed: int) -> None:
     assert res.excluded_queries == excluded
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("depth", [1, 3, 16])
+def test_default_symmetric_path_matches_brute_force(seed: int, depth: int, monkeypatch) -> None:
+    """All-against-all on the CPU: the symmetric list of `depth` neighbours, Recall@K past it from counted
+    first-positive ranks (several blocks and workers, tiny chunks), against the brute-force loop."""
+    from daml_cli.metrics import evaluate as evaluate_module
+    from daml_cli.metrics.knn_symmetric import symmetric_knn
+    from daml_cli.metrics.positive_rank import first_positive_ranks
+
+    monkeypatch.setattr(evaluate_module, "RANK_LIST_DEPTH", depth)
+    monkeypatch.setattr(evaluate_module, "symmetric_knn", lambda emb, k: symmetric_knn(emb, k, block_rows=8,
+                                                                                        workers=2))
+    monkeypatch.setattr(evaluate_module, "first_positive_ranks",
+                        lambda *a: first_positive_ranks(*a, chunk_rows=5, workers=2))
+    rng = np.random.default_rng(seed)
+    n = 45
+    labels = rng.integers(0, 7, size=n)
+    x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)  # many exact ties and duplicates
+    ks = (1, 2, 5, 30, 50)
+    for metrics in (RETRIEVAL, ("recall",)):
+        res = evaluate_embeddings(x, labels, ks=ks, metrics=metrics, device="cpu")
+        assert "symmetric" in res.backend
+        expected, excluded = brute_force_metrics(x, labels, ks, range(n), range(n))
+        assert res.metrics == pytest.approx({key: expected[key] for key in res.metrics})
+        assert res.excluded_queries == excluded
+
+
 def test_singleton_classes_are_excluded_and_counted() -> None:
     rng = np.random.default_rng(5)
     labels = np.array([0, 0, 0, 1, 1, 2, 3, 4, 4, 4, 5])  # classes 2, 3 and 5 have one image each

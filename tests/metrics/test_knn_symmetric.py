@@ -7,9 +7,8 @@ import pytest
 
 from daml_cli.metrics import evaluate as evaluate_module
 from daml_cli.metrics.evaluate import evaluate_embeddings
-from daml_cli.metrics.knn_symmetric import symmetric_knn
-
-pytest.importorskip("faiss")
+from daml_cli.metrics import knn_symmetric
+from daml_cli.metrics.knn_symmetric import TopLists, symmetric_knn
 
 
 def brute_force(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,14 +33,47 @@ def tie_data(n: int, dim: int = 3, seed: int = 0) -> np.ndarray:
     return x
 
 
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("block_rows", [1, 4, 7, 16, 40, 64])
 @pytest.mark.parametrize("k", [1, 3, 10, 39, 40])
-def test_equals_brute_force_on_tie_heavy_data(block_rows: int, k: int) -> None:
+def test_equals_brute_force_on_tie_heavy_data(block_rows: int, k: int, workers: int) -> None:
     x = tie_data(40)
-    res = symmetric_knn(x, k, block_rows=block_rows)
+    res = symmetric_knn(x, k, block_rows=block_rows, workers=workers)
     ref_i, ref_d = brute_force(x, k)
     np.testing.assert_array_equal(res.indices, ref_i)
     np.testing.assert_allclose(res.distances, ref_d, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_without_faiss_the_diagonal_blocks_use_torch(k: int, monkeypatch) -> None:
+    monkeypatch.setattr(knn_symmetric, "available", lambda: False)
+    x = tie_data(40)
+    for block_rows in (3, 16):
+        np.testing.assert_array_equal(symmetric_knn(x, k, block_rows=block_rows, workers=2).indices,
+                                      brute_force(x, k)[0])
+
+
+def test_candidates_include_entries_equal_to_the_limit() -> None:
+    # An entry equal to a row's k-th value can still enter its list (a lower index wins the tie).
+    block = np.array([[1.0, 2.0, 3.0], [3.0, 3.0, 0.5]], dtype=np.float32)
+    r, c = knn_symmetric._candidates(block, np.array([2.0, 0.5], np.float32), np.empty(block.shape, bool))
+    assert list(zip(r.tolist(), c.tolist())) == [(0, 0), (0, 1), (1, 2)]
+
+
+def test_merge_keeps_the_k_best_by_value_then_index() -> None:
+    rng = np.random.default_rng(0)
+    lists = TopLists(6, 4)
+    expected: dict[int, list[tuple[float, int]]] = {row: [] for row in range(6)}
+    for _ in range(30):  # batches of candidates, small integer values: many exact ties
+        rows = np.sort(rng.integers(0, 6, size=9))
+        cols = rng.integers(0, 50, size=9)
+        vals = rng.integers(0, 4, size=9).astype(np.float32)
+        lists.merge(rows, cols, vals)
+        for row, col, val in zip(rows, cols, vals):
+            expected[int(row)] = sorted(expected[int(row)] + [(float(val), int(col))])[:4]
+    for row in range(6):
+        want = expected[row] + [(knn_symmetric.FLT_MAX, -1)] * (4 - len(expected[row]))
+        assert list(zip(lists.values[row].tolist(), lists.indices[row].tolist())) == want
 
 
 def test_k_equal_to_n_pads_the_self_slot() -> None:
@@ -88,8 +120,7 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
     monkeypatch.setattr(evaluate_module, "symmetric_knn",
                         lambda emb, k: symmetric_knn(emb, k, block_rows=16))
-    sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu",
-                              symmetric=True)
+    sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu")
     plain = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"),
                                 device="cpu", chunk_size=7)
     assert "symmetric" in sym.backend and plain.backend == "torch-cpu"
@@ -97,9 +128,14 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     assert sym.excluded_queries == plain.excluded_queries
 
 
-def test_the_chunked_search_is_the_default() -> None:
+def test_the_symmetric_search_is_the_default_and_false_refuses_it() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 4)).astype(np.float32)
     labels = rng.integers(0, 20, size=200)
-    res = evaluate_embeddings(x, labels, ks=(1, 10), metrics=("recall",), device="cpu")
-    assert res.backend == "torch-cpu"
+    default = evaluate_embeddings(x, labels, ks=(1, 10), metrics=("recall",), device="cpu")
+    chunked = evaluate_embeddings(x, labels, ks=(1, 10), metrics=("recall",), device="cpu", symmetric=False)
+    assert "symmetric" in default.backend and chunked.backend == "torch-cpu"
+    assert default.metrics == chunked.metrics
+    masked = evaluate_embeddings(x, labels, ks=(1,), metrics=("recall",), device="cpu",
+                                 query_mask=np.arange(200) < 100, gallery_mask=np.arange(200) >= 100)
+    assert masked.backend == "torch-cpu"  # query/gallery sets: the chunked search
