@@ -46,5 +46,5 @@ def test_torchrun_embed_equals_a_single_process(tiny_run: Path, digits_root: Pat
     n = len(a.paths)
     shares = f"{(n + 1) // 2} + {n // 2}"
     output = " ".join((two.stdout + two.stderr).split())  # the console wraps long lines
-    assert output.count("wrote ") == 2 and f"on 2 processes ({shares} rows)" in output  # rank 0 only
+    assert output.count("wrote ") == 2 and f"on 2 processes ({shares} rows)" in output, output  # rank 0 only
     assert "on 2 processes" not in single.stdout + single.stderr
