@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -43,6 +43,7 @@ from daml_cli.metrics.knn import KnnResult, _as_float32, order_by_distance_then_
 
 DEFAULT_BLOCK_ROWS = 4096  # a 4096 × 4096 float32 block is 64 MiB; each worker holds two
 MAX_WORKERS = 8
+NORM_SPREAD = 0.01  # relative spread of a block's squared norms up to which the raw product is filtered
 FLT_MAX = float(np.finfo(np.float32).max)
 NO_INDEX = np.iinfo(np.int64).max  # sorts behind every real index
 
@@ -153,10 +154,31 @@ def _block_top(block: np.ndarray, k: int, col0: int) -> tuple[np.ndarray, np.nda
     return out_v, out_i
 
 
-def _candidates(block: np.ndarray, limits: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of the entries of ``block`` at or under their row's limit, in row-major order."""
-    np.less_equal(block, limits[:, None], out=mask)
-    return np.divmod(np.flatnonzero(mask), block.shape[1])
+def _filter_side(product: np.ndarray, mask: np.ndarray, limits: np.ndarray, norms: np.ndarray,
+                 norms_on_columns: bool, spare: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """Mask of the entries whose value ``product + norms`` is at or under ``limits``, or a superset of them.
+
+    ``norms_on_columns``: the values are ``product[i, j] + norms[j]`` and ``limits`` has one entry per row
+    (the rows of block a); otherwise ``product[i, j] + norms[i]`` with one limit per column (block b). With
+    nearly equal norms (normalised embeddings) the raw product is compared with a rounding-safe limit
+    (``_product_limits``); otherwise the values are formed first in ``spare(rows, cols)`` (one more pass),
+    so that varied norms cannot flood the merge. Entries *equal* to a limit pass: a lower index can still win
+    the tie.
+    """
+    limit_axis = (slice(None), None) if norms_on_columns else (None, slice(None))
+    if _norms_vary(norms):
+        values = spare(*product.shape)
+        np.add(product, norms[None, :] if norms_on_columns else norms[:, None], out=values)
+        return np.less_equal(values, limits[limit_axis], out=mask)
+    return np.less_equal(product, _product_limits(limits, norms)[limit_axis], out=mask)
+
+
+def _norms_vary(sq: np.ndarray) -> bool:
+    """True when a block's squared norms spread over more than ``NORM_SPREAD`` of the largest: then the
+    loose limit of ``_product_limits`` (which assumes the smallest norm for every column) would pass too
+    many entries, and the values are formed before comparing."""
+    low, high = float(sq.min()), float(sq.max())
+    return high - low > NORM_SPREAD * high
 
 
 def _product_limits(thresholds: np.ndarray, other_sq: np.ndarray) -> np.ndarray:
@@ -213,20 +235,24 @@ def symmetric_knn(x: np.ndarray, k: int, *, block_rows: int = DEFAULT_BLOCK_ROWS
         np.fill_diagonal(row_side, np.inf)
         lists.set_rows(a0, *_block_top(row_side, k, a0))
 
+    def spare(rows: int, cols: int) -> np.ndarray:
+        if not hasattr(local, "spare"):
+            local.spare = np.empty(side * side, np.float32)
+        return local.spare[: rows * cols].reshape(rows, cols)
+
     def pair(a0: int, b0: int) -> None:
         a1, b1 = min(a0 + block_rows, n), min(b0 + block_rows, n)
         product, mask = buffers(a1 - a0, b1 - b0)
         np.matmul(scaled[a0:a1], data[b0:b1].T, out=product)  # −2 x_i·x_j, i in block a, j in block b
-        # Rows of block a (value product + ||x_j||²): a loose filter on the raw product, then the exact test.
+        # Rows of block a: value product + ||x_j||² (a superset filter, then the exact test on survivors).
         limits_a = lists.thresholds(a0, a1)
-        r, c = _candidates(product, _product_limits(limits_a, sq[b0:b1]), mask)
+        r, c = np.divmod(np.flatnonzero(_filter_side(product, mask, limits_a, sq[b0:b1], True, spare)), b1 - b0)
         vals = product[r, c] + sq[b0 + c]
         keep = vals <= limits_a[r]
         a_rows, a_cols, a_vals = a0 + r[keep], b0 + c[keep], vals[keep]
-        # Rows of block b are its columns (value product + ||x_i||²).
+        # Rows of block b are its columns: value product + ||x_i||².
         limits_b = lists.thresholds(b0, b1)
-        np.less_equal(product, _product_limits(limits_b, sq[a0:a1])[None, :], out=mask)
-        r, c = np.divmod(np.flatnonzero(mask), b1 - b0)
+        r, c = np.divmod(np.flatnonzero(_filter_side(product, mask, limits_b, sq[a0:a1], False, spare)), b1 - b0)
         order = np.argsort(c, kind="stable")  # group by column = row of block b, ascending row index inside
         r, c = r[order], c[order]
         vals = product[r, c] + sq[a0 + r]

@@ -53,11 +53,56 @@ def test_without_faiss_the_diagonal_blocks_use_torch(k: int, monkeypatch) -> Non
                                       brute_force(x, k)[0])
 
 
-def test_candidates_include_entries_equal_to_the_limit() -> None:
-    # An entry equal to a row's k-th value can still enter its list (a lower index wins the tie).
-    block = np.array([[1.0, 2.0, 3.0], [3.0, 3.0, 0.5]], dtype=np.float32)
-    r, c = knn_symmetric._candidates(block, np.array([2.0, 0.5], np.float32), np.empty(block.shape, bool))
-    assert list(zip(r.tolist(), c.tolist())) == [(0, 0), (0, 1), (1, 2)]
+@pytest.mark.parametrize("norms", [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 4.0, 0.0]])
+def test_filter_passes_every_entry_at_or_under_its_limit(norms: list[float]) -> None:
+    """Both sides, raw-product filter (equal norms) and formed values (varied norms): every entry whose value
+    is <= its limit passes, equal ones included (a lower index can still win the tie)."""
+    product = np.array([[1.0, 2.0, 3.0], [3.0, 3.0, 0.5], [-1.0, 0.0, 2.0]], dtype=np.float32)
+    sq = np.array(norms, dtype=np.float32)
+    limits = np.array([2.0, 3.5, 1.0], dtype=np.float32)
+    spare = lambda rows, cols: np.empty((rows, cols), np.float32)  # noqa: E731
+    for on_columns in (True, False):
+        values = product + (sq[None, :] if on_columns else sq[:, None])
+        bound = limits[:, None] if on_columns else limits[None, :]
+        mask = knn_symmetric._filter_side(product, np.empty(product.shape, bool), limits, sq, on_columns, spare)
+        must = values <= bound
+        assert np.all(mask[must]), (on_columns, mask, must)
+        if knn_symmetric._norms_vary(sq):
+            np.testing.assert_array_equal(mask, must)  # values formed: exactly the entries at or under
+
+
+def test_product_limits_admit_every_value_equal_to_its_threshold() -> None:
+    """The raw-product limit must pass p whenever fl(p + s) <= t, also when t is exactly fl(p + s) and the
+    float32 addition rounded down (rounding is what the margin is for). Checked on a million random cases."""
+    rng = np.random.default_rng(0)
+    p = (rng.standard_normal(10**6) * 0.7 - 1.0).astype(np.float32)
+    s = (1.0 + rng.standard_normal(10**6) * 1e-4).astype(np.float32)
+    t = p + s  # float32 sum: the threshold equals the entry's value
+    for lo in range(0, p.size, 1000):  # one block of 1000 columns with its own norms per call
+        block = slice(lo, lo + 1000)
+        limits = knn_symmetric._product_limits(t[block], s[block])
+        # limits[i] is for row i, whatever column j: p_ij = p[i] with s_j = s[i] is one possible column.
+        assert np.all(p[block] <= limits)
+
+
+def test_varied_norms_give_the_brute_force_answer() -> None:
+    rng = np.random.default_rng(4)
+    x = (rng.integers(-2, 3, size=(60, 3)) * rng.integers(1, 4, size=(60, 1))).astype(np.float32)
+    for block_rows in (7, 60):
+        np.testing.assert_array_equal(symmetric_knn(x, 9, block_rows=block_rows, workers=2).indices,
+                                      brute_force(x, 9)[0])
+
+
+def test_normalised_rows_take_the_raw_product_filter_and_match_the_one_sided_search() -> None:
+    from tests.helpers import knn_search
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((500, 24)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert not knn_symmetric._norms_vary(np.einsum("ij,ij->i", x, x))
+    res = symmetric_knn(x, 20, block_rows=64, workers=2)
+    ref = knn_search(x, x, 20, exclude_self=True, device="cpu")
+    np.testing.assert_array_equal(res.indices, ref.indices)
 
 
 def test_merge_keeps_the_k_best_by_value_then_index() -> None:
