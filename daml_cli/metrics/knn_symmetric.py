@@ -8,9 +8,10 @@ the rows of block a (``P_ab + ||x_b||²``, column-wise) and, read by columns, th
 
 Keeping each row's k best (``TopLists``): the diagonal blocks come first and give every row an exact top-k
 of its own block. After that a row's current k-th value is a threshold that only falls; an off-diagonal
-block is compared with the thresholds of both of its sides (two vectorised comparisons), and only the
-entries at or under them (a few per row once the first blocks are in) are merged into the lists, exactly by
-(value, index). Block pairs run on ``workers`` threads, each with a single-threaded BLAS product
+block is compared with the thresholds of both of its sides (two vectorised comparisons, on the raw product
+with a rounding-safe limit when the block's norms are nearly equal, as for normalised embeddings), and only
+the entries at or under them (a few per row once the first blocks are in) are merged into the lists, exactly
+by (value, index). Block pairs run on ``workers`` threads, each with a single-threaded BLAS product
 (``threadpoolctl``), so the comparisons of one block overlap the product of the next; merges hold a lock. A
 stale threshold read while another thread merges is still an upper bound of the row's final k-th value, so
 no entry that belongs to the answer is ever filtered out.
