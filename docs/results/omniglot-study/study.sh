@@ -28,3 +28,18 @@ daml compare base=omniglot-npair --seeds $SEEDS --data-root data --out c-npair-b
     --set train.iterations=800 --set train.eval_every=100 --jobs 2
 daml compare $NV --seeds $SEEDS --data-root data --out c-npair $FT \
     --set 'train.init=c-npair-base/runs/base/seed{seed}/checkpoints/best.pt' --jobs 2
+
+# Equal tuning for (a): five validation trials of the baseline's own settings (seed 0; pick the best
+# validation MAP@R: lr 2e-3), then the chosen baseline for the 5 seeds beside the (a) runs, which are reused
+# from a copy of a-triplet/report.json.
+daml compare base=omniglot-triplet lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
+    m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out a-baseline-trials \
+    --set train.iterations=400 --set train.eval_every=50 \
+    --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
+    --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
+    --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
+mkdir -p a-triplet-equal && cp -n a-triplet/report.json a-triplet-equal/report.json
+daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out a-triplet-equal \
+    --set train.iterations=400 --set train.eval_every=50 --set-for official:daml.pretrain_iters=80 \
+    --set-for tuned:daml.pretrain_iters=100 --set-for lr2x:optim.lr_trunk=0.002 \
+    --set-for lr2x:optim.lr_embedder=0.002 --jobs 2
