@@ -7,6 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from daml_cli.report.curves import series, write_curves
@@ -61,6 +63,38 @@ def test_training_writes_csv_curves_and_maybe_tensorboard(tiny_run: Path, tmp_pa
     has_tensorboard = importlib.util.find_spec("tensorboard") is not None
     events = list((tiny_run / "tensorboard").glob("events.out.tfevents.*")) if (tiny_run / "tensorboard").exists() else []
     assert bool(events) == has_tensorboard
+
+
+def test_tensorboard_events_hold_every_numeric_value_of_metrics_jsonl(tiny_run: Path) -> None:
+    """Read the event files back with TensorBoard's own reader: one scalar per (phase, field, step) of
+    metrics.jsonl, equal to it (float32), and nothing else."""
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    expected: dict[str, list[tuple[int, float]]] = {}
+    for line in (tiny_run / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        for key, value in record.items():
+            if key not in ("step", "phase") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                expected.setdefault(f"{record['phase']}/{key}", []).append((record["step"], value))
+    events = EventAccumulator(str(tiny_run / "tensorboard"))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert sorted(tags) == sorted(expected)
+    for tag, points in expected.items():
+        got = [(event.step, event.value) for event in events.Scalars(tag)]
+        assert [step for step, _ in got] == [step for step, _ in points], tag
+        np.testing.assert_allclose([v for _, v in got], [v for _, v in points], rtol=1e-6, err_msg=tag)
+
+
+def test_without_tensorboard_there_is_no_log_and_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from daml_cli.train.metrics_files import tensorboard_log
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails as if not installed
+    assert tensorboard_log(tmp_path / "tb") is None
+    assert not (tmp_path / "tb").exists()
 
 
 def test_curves_png_draws_both_panels(tmp_path: Path) -> None:
