@@ -43,3 +43,16 @@ daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out a-tr
     --set train.iterations=400 --set train.eval_every=50 --set-for official:daml.pretrain_iters=80 \
     --set-for tuned:daml.pretrain_iters=100 --set-for lr2x:optim.lr_trunk=0.002 \
     --set-for lr2x:optim.lr_embedder=0.002 --jobs 2
+
+# The same for (b): the five trials at 800 steps (lr 2e-3 chosen again), then the chosen baseline for 5 seeds.
+mkdir -p b-baseline-trials && cp -n b-triplet/report.json b-baseline-trials/report.json   # reuses baseline seed 0
+daml compare baseline=omniglot-triplet lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
+    m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out b-baseline-trials \
+    --set train.iterations=800 --set train.eval_every=100 \
+    --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
+    --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
+    --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
+mkdir -p b-triplet-equal && cp -n b-triplet/report.json b-triplet-equal/report.json
+daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out b-triplet-equal \
+    --set train.iterations=800 --set train.eval_every=100 --set-for lr2x:optim.lr_trunk=0.002 \
+    --set-for lr2x:optim.lr_embedder=0.002 --jobs 2
