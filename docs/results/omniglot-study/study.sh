@@ -29,30 +29,27 @@ daml compare base=omniglot-npair --seeds $SEEDS --data-root data --out c-npair-b
 daml compare $NV --seeds $SEEDS --data-root data --out c-npair $FT \
     --set 'train.init=c-npair-base/runs/base/seed{seed}/checkpoints/best.pt' --jobs 2
 
-# Equal tuning for (a): five validation trials of the baseline's own settings (seed 0; pick the best
-# validation MAP@R: lr 2e-3), then the chosen baseline for the 5 seeds beside the (a) runs, which are reused
-# from a copy of a-triplet/report.json.
-daml compare base=omniglot-triplet lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
-    m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out a-baseline-trials \
-    --set train.iterations=400 --set train.eval_every=50 \
-    --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
-    --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
-    --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
-mkdir -p a-triplet-equal && cp -n a-triplet/report.json a-triplet-equal/report.json
-daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out a-triplet-equal \
-    --set train.iterations=400 --set train.eval_every=50 --set-for official:daml.pretrain_iters=80 \
-    --set-for tuned:daml.pretrain_iters=100 --set-for lr2x:optim.lr_trunk=0.002 \
-    --set-for lr2x:optim.lr_embedder=0.002 --jobs 2
+# Equal tuning for (a) and (b): five validation trials of the baseline's own settings (seed 0; the best
+# validation MAP@R wins: lr 2e-3 both times), then the chosen baseline (lr2x) for the 5 seeds beside the
+# regime's runs, which are reused from a copy of its report.json.
+baseline_trials() {  # OUT REFERENCE_NAME ITERATIONS EVAL_EVERY
+    daml compare "$2=omniglot-triplet" lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
+        m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out "$1" \
+        --set "train.iterations=$3" --set "train.eval_every=$4" \
+        --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
+        --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
+        --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
+}
+LR2X="--set-for lr2x:optim.lr_trunk=0.002 --set-for lr2x:optim.lr_embedder=0.002"
 
-# The same for (b): the five trials at 800 steps (lr 2e-3 chosen again), then the chosen baseline for 5 seeds.
-mkdir -p b-baseline-trials && cp -n b-triplet/report.json b-baseline-trials/report.json   # reuses baseline seed 0
-daml compare baseline=omniglot-triplet lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
-    m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out b-baseline-trials \
-    --set train.iterations=800 --set train.eval_every=100 \
-    --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
-    --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
-    --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
+baseline_trials a-baseline-trials base 400 50
+mkdir -p a-triplet-equal && cp -n a-triplet/report.json a-triplet-equal/report.json
+daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out a-triplet-equal $LR2X \
+    --set train.iterations=400 --set train.eval_every=50 --set-for official:daml.pretrain_iters=80 \
+    --set-for tuned:daml.pretrain_iters=100 --jobs 2
+
+mkdir -p b-baseline-trials && cp -n b-triplet/report.json b-baseline-trials/report.json  # its baseline seed 0
+baseline_trials b-baseline-trials baseline 800 100
 mkdir -p b-triplet-equal && cp -n b-triplet/report.json b-triplet-equal/report.json
-daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out b-triplet-equal \
-    --set train.iterations=800 --set train.eval_every=100 --set-for lr2x:optim.lr_trunk=0.002 \
-    --set-for lr2x:optim.lr_embedder=0.002 --jobs 2
+daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out b-triplet-equal $LR2X \
+    --set train.iterations=800 --set train.eval_every=100 --jobs 2
