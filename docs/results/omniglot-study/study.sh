@@ -32,10 +32,10 @@ daml compare $NV --seeds $SEEDS --data-root data --out c-npair $FT \
 # Equal tuning for (a) and (b): five validation trials of the baseline's own settings (seed 0; the best
 # validation MAP@R wins: lr 2e-3 both times), then the chosen baseline (lr2x) for the 5 seeds beside the
 # regime's runs, which are reused from a copy of its report.json.
-baseline_trials() {  # OUT REFERENCE_NAME ITERATIONS EVAL_EVERY
+baseline_trials() {  # OUT REFERENCE_NAME ITERATIONS EVAL_EVERY [more --set ...]
     daml compare "$2=omniglot-triplet" lrhalf=omniglot-triplet lrdouble=omniglot-triplet m01=omniglot-triplet \
         m03=omniglot-triplet alltrip=omniglot-triplet --seeds 0 --data-root data --out "$1" \
-        --set "train.iterations=$3" --set "train.eval_every=$4" \
+        --set "train.iterations=$3" --set "train.eval_every=$4" "${@:5}" \
         --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
         --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
         --set-for m01:loss.margin=0.1 --set-for m03:loss.margin=0.3 --set-for alltrip:loss.triplets=all --jobs 2
@@ -53,3 +53,21 @@ baseline_trials b-baseline-trials baseline 800 100
 mkdir -p b-triplet-equal && cp -n b-triplet/report.json b-triplet-equal/report.json
 daml compare lr2x=omniglot-triplet $V --seeds $SEEDS --data-root data --out b-triplet-equal $LR2X \
     --set train.iterations=800 --set train.eval_every=100 --jobs 2
+
+# (c): the trials continue from seed 0's converged baseline (margin 0.1 chosen for triplet; N-pair gets three
+# trials, as tuned DAML had: L2 penalty 0.001 chosen), then the chosen baselines beside the (c) runs.
+mkdir -p c-baseline-trials && cp -n c-triplet/report.json c-baseline-trials/report.json
+baseline_trials c-baseline-trials baseline 200 50 --set 'train.init=b-triplet/runs/baseline/seed{seed}/checkpoints/best.pt'
+mkdir -p c-npair-baseline-trials && cp -n c-npair/report.json c-npair-baseline-trials/report.json
+daml compare baseline=omniglot-npair lrhalf=omniglot-npair lrdouble=omniglot-npair l2low=omniglot-npair \
+    --seeds 0 --data-root data --out c-npair-baseline-trials --set train.iterations=200 --set train.eval_every=50 \
+    --set 'train.init=c-npair-base/runs/base/seed{seed}/checkpoints/best.pt' \
+    --set-for lrhalf:optim.lr_trunk=0.0005 --set-for lrhalf:optim.lr_embedder=0.0005 \
+    --set-for lrdouble:optim.lr_trunk=0.002 --set-for lrdouble:optim.lr_embedder=0.002 \
+    --set-for l2low:loss.l2_reg=0.001 --jobs 2
+mkdir -p c-triplet-equal c-npair-equal
+cp -n c-triplet/report.json c-triplet-equal/report.json && cp -n c-npair/report.json c-npair-equal/report.json
+daml compare m01=omniglot-triplet $V --seeds $SEEDS --data-root data --out c-triplet-equal $FT \
+    --set 'train.init=b-triplet/runs/baseline/seed{seed}/checkpoints/best.pt' --set-for m01:loss.margin=0.1 --jobs 2
+daml compare l2low=omniglot-npair $NV --seeds $SEEDS --data-root data --out c-npair-equal $FT \
+    --set 'train.init=c-npair-base/runs/base/seed{seed}/checkpoints/best.pt' --set-for l2low:loss.l2_reg=0.001 --jobs 2
