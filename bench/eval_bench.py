@@ -21,8 +21,9 @@ Candidates, each in its own subprocess so that its peak RSS (``ru_maxrss``) is i
 - ``pml-clustering``: PML ``AccuracyCalculator(include=("NMI",))``: ``faiss.Kmeans(niter=20)`` (nredo 1) + NMI.
 
 Values shared with PML (precision@1 = Recall@1, MAP@R, R-precision) and between ``ours`` and ``ours-chunked``
-must agree to 1e-6. ``--rounds R`` repeats the whole list R times, interleaved (ours, reference, ours, ...), because on a
-shared machine only ratios taken close together in time mean anything; the table gives every round.
+must agree to 1e-6. ``--rounds R`` repeats the whole list R times, interleaved (ours, reference, ours, ...),
+because on a shared machine only ratios taken close together in time mean anything; the table gives every
+round.
 
 Usage: ``python bench/eval_bench.py`` (full size: 10-30 minutes on 2 cores), or smaller:
 ``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``; ``--only ours,bare,pml`` reruns a few.

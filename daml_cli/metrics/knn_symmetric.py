@@ -12,7 +12,7 @@ block is compared with the thresholds of both of its sides (two vectorised compa
 with a rounding-safe limit when the block's norms are nearly equal, as for normalised embeddings), and only
 the entries at or under them (a few per row once the first blocks are in) are merged into the lists, exactly
 by (value, index). Block pairs run on ``workers`` threads, each with a single-threaded BLAS product
-(``threadpoolctl``), so the comparisons of one block overlap the product of the next; merges hold a lock. A
+(``metrics/workers.py``), so the comparisons of one block overlap the product of the next; merges hold a lock. A
 stale threshold read while another thread merges is still an upper bound of the row's final k-th value, so
 no entry that belongs to the answer is ever filtered out.
 
@@ -31,19 +31,16 @@ float32 bit. FAISS, when importable, provides the heap that ranks each diagonal 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from daml_cli.metrics.knn import KnnResult, _as_float32, order_by_distance_then_index, torch_topk_block
+from daml_cli.metrics.workers import default_workers, run_all, single_threaded_blas
 
 DEFAULT_BLOCK_ROWS = 4096  # a 4096 × 4096 float32 block is 64 MiB; each worker holds two
-MAX_WORKERS = 8
 NORM_SPREAD = 0.01  # relative spread of a block's squared norms up to which the raw product is filtered
 FLT_MAX = float(np.finfo(np.float32).max)
 NO_INDEX = np.iinfo(np.int64).max  # sorts behind every real index
@@ -56,27 +53,6 @@ def available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def default_workers() -> int:
-    """One worker per CPU thread torch uses, at most ``MAX_WORKERS``; 1 without ``threadpoolctl``."""
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
-        return 1
-    return max(1, min(MAX_WORKERS, torch.get_num_threads(), os.cpu_count() or 1))
-
-
-@contextlib.contextmanager
-def single_threaded_blas(workers: int) -> Iterator[None]:
-    """With several workers, each BLAS call runs on one thread (the workers are the parallelism)."""
-    if workers <= 1:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 class TopLists:
@@ -264,15 +240,8 @@ def symmetric_knn(x: np.ndarray, k: int, *, block_rows: int = DEFAULT_BLOCK_ROWS
 
     pairs = [(a0, b0) for i, a0 in enumerate(starts) for b0 in starts[i + 1 :]]
     with single_threaded_blas(workers):
-        if workers == 1:
-            for a0 in starts:
-                diagonal(a0)
-            for a0, b0 in pairs:
-                pair(a0, b0)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(diagonal, starts))  # every row has its first k before any threshold is read
-                list(pool.map(lambda ab: pair(*ab), pairs))
+        run_all(diagonal, starts, workers)  # every row has its first k before any threshold is read
+        run_all(lambda ab: pair(*ab), pairs, workers)
 
     values, indices = lists.values, lists.indices
     missing = (indices < 0) | (values >= FLT_MAX)

@@ -17,12 +17,11 @@ first (``||q||²`` is a per-query constant and does not change a rank). Queries 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from daml_cli.metrics.knn import _as_float32
-from daml_cli.metrics.knn_symmetric import default_workers, single_threaded_blas
+from daml_cli.metrics.workers import default_workers, run_all, single_threaded_blas
 
 DEFAULT_CHUNK_ROWS = 512
 
@@ -107,12 +106,6 @@ def first_positive_ranks(
             below[row] += int(np.count_nonzero(np.flatnonzero(values[row] == best[row]) < best_index[row]))
         out[start:stop] = np.where(found, below, -1)
 
-    starts = range(0, q.shape[0], chunk_rows)
     with single_threaded_blas(workers):
-        if workers == 1:
-            for s in starts:
-                chunk(s)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(chunk, starts))
+        run_all(chunk, range(0, q.shape[0], chunk_rows), workers)
     return out
