@@ -151,7 +151,7 @@ def step_times(loss: str, args: argparse.Namespace) -> dict[str, float]:
 
     from daml_cli.losses.registry import build_loss
     from daml_cli.models.embedding import build_model
-    from daml_cli.train.objective import build_objective
+    from daml_cli.train.registry import build_objective
 
     _, base_config = run_config(loss, "baseline", 0, args)
     configs = {"baseline": base_config}

@@ -34,6 +34,7 @@ LAYOUTS: dict[str, dict[str, Any]] = {
         "daml.pretrain_on": "features",
         "daml.gen_warmup_iters": 0,
         "daml.keep_real_loss": False,
+        "daml.joint_fresh_optimizer": True,  # their joint phase builds new optimisers
     },
     # GeDML's reading of the paper with the weights two re-implementations chose: the schema's field defaults.
     "gedml": {
@@ -52,6 +53,7 @@ LAYOUTS: dict[str, dict[str, Any]] = {
         "daml.pretrain_on": "embedding",
         "daml.gen_warmup_iters": 0,
         "daml.keep_real_loss": False,
+        "daml.joint_fresh_optimizer": False,
     },
 }
 

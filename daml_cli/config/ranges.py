@@ -68,14 +68,18 @@ def check_ranges(config: Any) -> None:
         _finite_at_least(f"loss.{key}", getattr(loss, key), 0.0)
     _int_between("loss.negatives_per_pair", loss.negatives_per_pair, 1)
     _int_between("loss.max_negatives", loss.max_negatives, 0)
-    daml = config.daml
+    check_daml_ranges(config.daml)
+    for i, k in enumerate(config.eval.k):
+        _int_between(f"eval.k[{i}]", k, 1)
+
+
+def check_daml_ranges(daml: Any) -> None:
+    """DAML's counts >= 0 and weights finite and >= 0 (also checked by the DAML objective when built directly)."""
     _int_between("daml.pretrain_iters", daml.pretrain_iters, 0)
     _int_between("daml.gen_warmup_iters", daml.gen_warmup_iters, 0)
     _int_between("daml.generator_hidden", daml.generator_hidden, 0)
     for key in ("lambda_reg", "lambda_adv", "lambda_metric", "adv_margin", "joint_trunk_lr_scale", "collapse_threshold"):
         _finite_at_least(f"daml.{key}", getattr(daml, key), 0.0)
-    for i, k in enumerate(config.eval.k):
-        _int_between(f"eval.k[{i}]", k, 1)
 
 
 def check_preprocessing(

@@ -96,6 +96,7 @@ class DamlConfig:
     input_order: Literal["nap", "apn"] = "nap"  # generator input [x⁻; x; x⁺] (paper) or [x; x⁺; x⁻] (authors' code)
     generator_relu: bool = False  # end the generator with a ReLU, as the authors' code does (off: see the README)
     pretrain_on: Literal["embedding", "features"] = "embedding"  # pre-training loss on f(x), or on x with f untouched (authors' code)
+    joint_fresh_optimizer: bool = False  # the joint phase starts the metric's Adam afresh (authors' code), not with pre-training's state
 
 
 @dataclass
@@ -117,9 +118,13 @@ class EvalConfig:
     k: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
 
 
+SynthesisName = Literal["none", "daml", "hdml", "ee"]
+
+
 @dataclass
 class RunConfig:
     seed: int = 0
+    synthesis: SynthesisName = "none"  # how negatives are synthesised: none, daml, hdml, ee (daml.enabled: true = daml)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import random
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +15,11 @@ from daml_cli.atomic import atomic_write_text
 from daml_cli.config.loading import dump_config
 from daml_cli.config.ranges import check_ranges
 from daml_cli.config.schema import RunConfig
+from daml_cli.config.synthesis import method_label
 from daml_cli.config.validate import to_dict
 from daml_cli.data.dataset import ManifestDataset
 from daml_cli.data.manifest import Manifest, read_manifest
-from daml_cli.data.resized import read_resized_info
-from daml_cli.data.sampler import PKBatchSampler, build_sampler
+from daml_cli.data.sampler import build_sampler
 from daml_cli.data.splits import training_splits
 from daml_cli.data.workers import loader_workers
 from daml_cli.data.transforms import preprocessing_spec, train_transform
@@ -33,24 +29,28 @@ from daml_cli.metrics.evaluate import evaluate_embeddings
 from daml_cli.models.checkpoint import Checkpoint, fit_state, load_checkpoint, save_checkpoint
 from daml_cli.models.device import resolve_device
 from daml_cli.models.embedder import embed_paths
-from daml_cli.models.embedding import EmbeddingModel, build_model
+from daml_cli.models.embedding import EmbeddingModel
 from daml_cli.train.context import StepContext
 from daml_cli.train.distributed import Distributed, check_batch_covers_ranks, from_environment
 from daml_cli.train.init_weights import init_from_checkpoint
-from daml_cli.train.objective import Objective, build_objective
+from daml_cli.train.objective import Objective
 from daml_cli.train.precision import resolve_precision
+from daml_cli.train.registry import build_objective
 from daml_cli.train.reporting import MetricsLog, SilentReporter, TrainReporter
 from daml_cli.train.run_dir import RunDir
 from daml_cli.train.run_guard import guarded_run
-from daml_cli.train.schedule import check_schedule, lr_factor
+from daml_cli.train.schedule import check_schedule
+from daml_cli.train.stopping import StopSignals, check_finite
+from daml_cli.train.throughput import ThroughputWindow
+from daml_cli.train.training_model import seed_everything, training_model
+from daml_cli.train.training_data import RankShare, dataset_dir, training_image_root
 
 
 @dataclass
 class TrainResult:
     run_dir: Path
     steps: int
-    best_metric: str
-    best_value: float | None
+    best_value: float | None  # the best validation value of `train.select_metric` (None: no validation)
     last_validation: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     is_main: bool = True  # False on the other processes of a distributed run
@@ -60,36 +60,6 @@ class TrainResult:
     def new_steps(self) -> int:
         """Steps trained by this call (fewer than `steps` when a run was resumed)."""
         return self.steps - self.first_step
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def dataset_dir(config: RunConfig) -> Path:
-    return Path(config.data.root) / config.data.dataset
-
-
-def training_image_root(dataset: Path, config: RunConfig) -> Path:
-    """The resized copy written by ``prepare --resize N`` when N covers ``data.resize``, else the originals."""
-    info = read_resized_info(dataset)
-    if info is not None and int(info.get("size", 0)) >= config.data.resize:
-        return dataset / str(info["folder"])
-    return dataset
-
-
-class RankShare(torch.utils.data.Sampler):
-    """This process's share of every global batch the P×K sampler draws (all of it on one process)."""
-
-    def __init__(self, sampler: PKBatchSampler, dist: Distributed) -> None:
-        self.sampler = sampler
-        self.dist = dist
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        for items in self.sampler:
-            yield self.dist.rank_share(items)
 
 
 class Trainer:
@@ -109,7 +79,7 @@ class Trainer:
         self.manifest: Manifest = read_manifest(dataset_dir(config))
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
         seed_everything(config.seed)
-        self.model: EmbeddingModel = self._build_model()
+        self.model: EmbeddingModel = training_model(config, self.device, self.dist)
         self.loss = build_loss(config.loss)
         self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
@@ -127,19 +97,7 @@ class Trainer:
         self.step = 0
         self.best_value: float | None = None
         self.last_validation: dict[str, float] = {}
-        self.stop_signal: int | None = None
-
-    def _build_model(self) -> EmbeddingModel:
-        model = build_model(self.config.model)
-        if self.dist.enabled and self.device.type == "cuda":
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = model.to(self.device)
-        if self.config.train.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        self.dist.broadcast_parameters(model)
-        if self.config.train.compile:
-            model.trunk.compile()  # in place: state-dict keys stay those of the plain module
-        return model
+        self.stop = StopSignals()
 
     def _warn_if_fewer_classes(self, asked: int) -> None:
         used = self.sampler.classes_per_batch
@@ -217,24 +175,13 @@ class Trainer:
         save_checkpoint(self.run_dir.last, checkpoint)
         if is_best or not self.val_rows:
             save_checkpoint(self.run_dir.best, checkpoint)
-        method = ("DAML + " if self.config.daml.enabled else "") + self.config.loss.name
-        log.write_curves(f"{self.run_dir.root.name}: {method} on {self.config.data.dataset}, step {self.step}")
+        log.write_curves(f"{self.run_dir.root.name}: {method_label(self.config)} on {self.config.data.dataset}, step {self.step}")
 
     # -- the loop ----------------------------------------------------------------------------------
-    def _request_stop(self, signum: int, frame: object) -> None:
-        self.stop_signal = signum
-
     def run(self) -> TrainResult:
         """Train to `train.iterations`; SIGINT/SIGTERM stop it after writing last.pt at the current step."""
-        handled = (signal.SIGINT, signal.SIGTERM)
-        if threading.current_thread() is not threading.main_thread():
+        with self.stop.installed():
             return self._run()
-        previous = {signum: signal.signal(signum, self._request_stop) for signum in handled}
-        try:
-            return self._run()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
     def _loader(self) -> torch.utils.data.DataLoader:
         self.sampler.step = self.step
@@ -248,72 +195,29 @@ class Trainer:
             persistent_workers=workers > 0,
         )
 
-    def _check_finite(self, values: dict[str, float]) -> None:
-        bad = next((name for name in ("loss", "j") if name in values and not math.isfinite(values[name])), None)
-        if bad is None:
-            return
-        kept = f"the last good checkpoint is {self.run_dir.last}" if self.run_dir.last.exists() else "no checkpoint was written"
-        what = "the loss" if bad == "loss" else "DAML's objective J"
-        raise DamlError(f"{what} became {values[bad]} at step {self.step}; training stopped", f"lower the learning rates; {kept}")
-
     def _stop_if_signalled(self) -> None:
-        if not self.dist.any_flag(self.stop_signal is not None):
+        if not self.dist.any_flag(self.stop.received is not None):
             return
         if self.dist.is_main:
             save_checkpoint(self.run_dir.last, self.checkpoint())
         self.dist.barrier()
-        name = signal.Signals(self.stop_signal).name if self.stop_signal is not None else "a stop signal"
         raise TrainingInterrupted(
-            f"{name} received: stopped at step {self.step} and saved {self.run_dir.last}",
+            f"{self.stop.name()} received: stopped at step {self.step} and saved {self.run_dir.last}",
             f"continue with `daml train --out {self.run_dir.root} --resume`",
         )
 
     def _run(self) -> TrainResult:
         config = self.config
-        total, eval_every, log_every = config.train.iterations, config.train.eval_every, config.train.log_every
         log = MetricsLog(self.run_dir.metrics, enabled=self.dist.is_main)
         if not self.val_rows:
             self.reporter.warn("no validation classes (data.val_classes=0): best.pt is the last checkpoint")
-        first_step = self.step
-        started = window_start = time.perf_counter()
-        window_images, window_wait = 0, 0.0
+        first_step, started = self.step, time.perf_counter()
+        window = ThroughputWindow()
         batches = iter(self._loader())
-        self.reporter.start(total, self.step)
+        self.reporter.start(config.train.iterations, self.step)
         try:
-            while self.step < total:
-                waiting = time.perf_counter()
-                images, labels = next(batches)
-                window_wait += time.perf_counter() - waiting
-                images = images.to(self.device, non_blocking=True)
-                if config.train.channels_last:
-                    images = images.contiguous(memory_format=torch.channels_last)
-                labels = labels.to(self.device, non_blocking=True)
-                self.context.precision.lr_factor = lr_factor(
-                    self.step, total, config.optim.scheduler, config.optim.warmup_steps
-                )
-                stage = self.objective.stage(self.step)
-                terms = self.objective.train_step(images, labels, self.step)
-                self.step += 1
-                window_images += self.sampler.batch_size  # the global batch, however it is shared
-                values = {name: float(value) for name, value in terms.items()}
-                self._check_finite(values)
-                elapsed = time.perf_counter() - window_start
-                rate = window_images / elapsed if elapsed > 0 else 0.0
-                wait_share = window_wait / elapsed if elapsed > 0 else 0.0
-                self.reporter.step(self.step, values, rate, wait_share, stage=stage)
-                for message in self.objective.drain_warnings():
-                    self.reporter.warn(message)
-                    log.write({"step": self.step, "phase": "warning", "message": message})
-                if self.step % log_every == 0 or self.step == total:
-                    log.write(
-                        {"step": self.step, "phase": "train", **({"stage": stage} if stage else {}), **values,
-                         "images_per_s": round(rate, 2),
-                         "data_wait": round(wait_share, 4)}
-                    )
-                    window_start, window_images, window_wait = time.perf_counter(), 0, 0.0
-                if (eval_every and self.step % eval_every == 0) or self.step == total:
-                    self.evaluate_and_checkpoint(log)
-                self._stop_if_signalled()
+            while self.step < config.train.iterations:
+                self._train_one(batches, window, log)
         except BaseException:
             abort = getattr(self.reporter, "abort", None)  # optional: clear the display before the error
             (abort if callable(abort) else self.reporter.finish)()
@@ -325,13 +229,48 @@ class Trainer:
         return TrainResult(
             run_dir=self.run_dir.root,
             steps=self.step,
-            best_metric=config.train.select_metric,
             best_value=self.best_value,
             last_validation=self.last_validation,
             seconds=time.perf_counter() - started,
             is_main=self.dist.is_main,
             first_step=first_step,
         )
+
+    def _next_batch(self, batches: object, window: ThroughputWindow) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next global batch's share of this process, on the device, timing the wait for it."""
+        waiting = time.perf_counter()
+        images, labels = next(batches)  # type: ignore[call-overload]
+        window.add_wait(time.perf_counter() - waiting)
+        images = images.to(self.device, non_blocking=True)
+        if self.config.train.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, labels.to(self.device, non_blocking=True)
+
+    def _train_one(self, batches: object, window: ThroughputWindow, log: MetricsLog) -> None:
+        """One step: update, report, log, and validate or checkpoint when one is due."""
+        train_config = self.config.train
+        images, labels = self._next_batch(batches, window)
+        stage = self.objective.stage(self.step)
+        terms = self.objective.train_step(images, labels, self.step)
+        self.step += 1
+        window.add_images(self.sampler.batch_size)  # the global batch, however it is shared
+        values = {name: float(value) for name, value in terms.items()}
+        check_finite(values, self.step, self.run_dir.last)
+        rate, wait_share = window.rates()
+        self.reporter.step(self.step, values, rate, wait_share, stage=stage)
+        for message in self.objective.drain_warnings():
+            self.reporter.warn(message)
+            log.write({"step": self.step, "phase": "warning", "message": message})
+        last = self.step == train_config.iterations
+        if self.step % train_config.log_every == 0 or last:
+            log.write(
+                {"step": self.step, "phase": "train", **({"stage": stage} if stage else {}), **values,
+                 "images_per_s": round(rate, 2), "data_wait": round(wait_share, 4)}
+            )
+            window.reset()
+        if (train_config.eval_every and self.step % train_config.eval_every == 0) or last:
+            self.evaluate_and_checkpoint(log)
+        self._stop_if_signalled()
 
 def train(
     config: RunConfig, run_dir: Path, resume: bool = False, preset: str | None = None, reporter: TrainReporter | None = None

@@ -1,19 +1,27 @@
-"""What one training step optimises. The baseline objective is the plain base loss on real tuples.
+"""What one training step optimises, and the one place where every method's update is carried out.
 
-An objective owns its optimisers and performs the whole update, so variants with several networks and
-update schemes (DAML's generator, `joint` or `alternating`) plug into the same loop.
+A method (the plain base loss, DAML, HDML, Embedding Expansion; one module each under train/methods/)
+subclasses `PhasedObjective` and supplies three things: its optimisers, its schedule as a `PhaseTable`
+(train/phases.py), and `compute`, which returns the step's terms. `PhasedObjective.train_step` then does
+the rest, the same for every method: training mode, the phase of the step, fresh optimiser state where a
+phase asks for it, the learning rates (train/learning_rates.py), one backward pass per distinct route,
+gradient averaging under data parallelism, and the optimiser steps.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 
 from daml_cli.config.schema import RunConfig
-from daml_cli.losses.base import TupleLoss
 from daml_cli.models.embedding import EmbeddingModel, freeze_batchnorm
 from daml_cli.train.context import StepContext
+from daml_cli.train.learning_rates import LearningRates
+from daml_cli.train.phases import Phase, PhaseTable
+from daml_cli.train.schedule import lr_factor
 
 
 class Objective(Protocol):
@@ -28,89 +36,108 @@ class Objective(Protocol):
         """Warnings raised since the last call (e.g. DAML's collapse warning), for the loop to report."""
 
     def stage(self, step: int) -> str:
-        """The training phase of the 0-based `step` to report (DAML: pretrain, gen_warmup, joint; else "")."""
+        """The phase name of the 0-based `step` to report ("" when the schedule has a single phase)."""
 
 
-def mining_generator(seed: int, step: int) -> torch.Generator:
-    """The RNG for tuple mining at `step`: derived from (seed, step) so resumed runs mine identically."""
-    return torch.Generator().manual_seed(seed * 7_919 + step + 1)
+@dataclass
+class StepTerms:
+    """What `compute` returns: the terms the routes name (attached to the graph), what to log (detached),
+    and whether the step may update (False: a guard rejected the batch, nothing steps)."""
+
+    terms: dict[str, torch.Tensor]
+    logged: dict[str, torch.Tensor] = field(default_factory=dict)
+    update: bool = True
 
 
-def metric_optimizer(model: EmbeddingModel, config: RunConfig) -> torch.optim.Optimizer:
-    """Adam (L2 `optim.weight_decay` added to the gradients) with one rate for the trunk, one for the rest.
+class PhasedObjective:
+    """The shared update of every method; subclasses call `setup` at the end of their ``__init__``."""
 
-    The neck (official layout: BN → Linear → L2-normalise, the authors' "fc") has its own group at the
-    embedder's rate, so that DAML's joint phase can slow it with the trunk, as the authors' code does.
-    """
-    groups = [
-        {"params": list(model.trunk.parameters()), "lr": config.optim.lr_trunk, "name": "trunk"},
-        {"params": list(model.neck.parameters()), "lr": config.optim.lr_embedder, "name": "neck"},
-        {"params": list(model.embedder.parameters()), "lr": config.optim.lr_embedder, "name": "embedder"},
-    ]
-    return torch.optim.Adam([group for group in groups if group["params"]], weight_decay=config.optim.weight_decay)
+    model: EmbeddingModel
+    config: RunConfig
+    context: StepContext
+    optimizer_attributes: dict[str, str]
+    table: PhaseTable
+    rates: LearningRates
 
+    def setup(self, optimizer_attributes: dict[str, str], table: PhaseTable) -> None:
+        """Register the optimisers (route name → the attribute holding it) and the schedule; the learning
+        rates follow from both."""
+        self.optimizer_attributes = optimizer_attributes
+        self.table = table
+        optim, total = self.config.optim, self.config.train.iterations
+        self.rates = LearningRates(lambda: self.optimizers, lambda step: lr_factor(step, total, optim.scheduler, optim.warmup_steps))
+        self.warnings: list[str] = []
 
-class BaselineObjective:
-    """Minimise the base loss (triplet, N-pair, lifted, contrastive) on real negatives."""
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimisers by route name (read from their attributes, so a replaced one is the one used)."""
+        return {route: getattr(self, attribute) for route, attribute in self.optimizer_attributes.items()}
 
-    def __init__(
-        self,
-        model: EmbeddingModel,
-        loss: TupleLoss,
-        config: RunConfig,
-        context: StepContext | None = None,
-        optimizer: torch.optim.Optimizer | None = None,
-        embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    ) -> None:
-        self.model = model
-        self.embed = embed or model  # DAML's `pretrain_on: features` trains on model.features instead
-        self.loss = loss
-        self.config = config
-        self.context = context or StepContext()
-        self.optimizer = optimizer or metric_optimizer(model, config)  # DAML's pre-training shares its own
+    # -- what a method supplies ---------------------------------------------------------------------
+    def compute(self, images: torch.Tensor, labels: torch.Tensor, step: int, phase: Phase) -> StepTerms:
+        raise NotImplementedError
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        """Embed this rank's images, gather the global batch, and step on the base loss."""
-        precision, distributed, timer = self.context.precision, self.context.distributed, self.context.timer
-        self.model.train()
-        if self.config.model.freeze_bn:
-            freeze_batchnorm(self.model.trunk)
-        with timer.section("forward"), precision.autocast():
-            local = self.embed(images)
-        with timer.section("loss"):
-            embeddings = distributed.gather(local.float())
-            labels = distributed.gather_labels(labels)
-            output = self.loss(embeddings, labels, mining_generator(self.config.seed, step))
-        with timer.section("backward"):
-            self.optimizer.zero_grad(set_to_none=True)
-            precision.backward(output.loss)
-            distributed.average_gradients(self.model.parameters())
-        with timer.section("optimizer"):
-            precision.step(self.optimizer)
-            precision.update()
-        terms = {"loss": output.loss.detach()}
-        terms.update({name: value.detach() for name, value in output.terms.items() if name != "loss"})
-        return terms
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
-
-    def drain_warnings(self) -> list[str]:
+    def networks(self) -> list[nn.Module]:
+        """The networks that train in this objective besides the model (DAML's generator, ...)."""
         return []
 
+    # -- the shared update ----------------------------------------------------------------------------
     def stage(self, step: int) -> str:
-        return ""
+        return self.table.stage(step)
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
+    def set_train_mode(self) -> None:
+        self.model.train()
+        for network in self.networks():
+            network.train()
+        if self.config.model.freeze_bn:
+            freeze_batchnorm(self.model.trunk)
 
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """One update of the phase `step` falls in; returns the detached terms and diagnostics to log."""
+        phase, start = self.table.locate(step)
+        self.set_train_mode()
+        if step == start:
+            for name in phase.fresh_optimizers:
+                self.optimizers[name].state.clear()
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+        result = self.compute(images, labels, step, phase)
+        if result.update:
+            self.update(phase, step, result.terms)
+        return result.logged
 
-def build_objective(
-    model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None
-) -> Objective:
-    """The baseline objective, or DAML's when `daml.enabled` is set."""
-    if config.daml.enabled:
-        from daml_cli.train.daml_objective import DamlObjective
+    def trainable(self, optimizer: str, phase: Phase) -> list[torch.Tensor]:
+        """The parameters `optimizer` may move in `phase`: its groups' less the frozen ones."""
+        return [
+            param
+            for group in self.optimizers[optimizer].param_groups
+            if group.get("name") not in phase.frozen
+            for param in group["params"]
+            if param.requires_grad
+        ]
 
-        return DamlObjective(model, loss, config, context)
-    return BaselineObjective(model, loss, config, context)
+    def update(self, phase: Phase, step: int, terms: dict[str, torch.Tensor]) -> None:
+        """Back-propagate each route into its optimisers' parameters, then step those optimisers."""
+        precision, timer = self.context.precision, self.context.timer
+        groups = phase.backward_groups()
+        stepped: list[torch.Tensor] = []
+        with timer.section("backward"):
+            for index, (route, names) in enumerate(groups):
+                params = [param for name in names for param in self.trainable(name, phase)]
+                objective = sum(weight * terms[term] for term, weight in route.items())
+                precision.backward(objective, inputs=params, retain_graph=index < len(groups) - 1)
+                stepped.extend(params)
+            self.context.distributed.average_gradients(stepped)
+        with timer.section("optimizer"):
+            self.rates.apply(phase, step)
+            for name in phase.routes:
+                precision.step(self.optimizers[name])
+            precision.update()
+
+    def phase_total(self, phase: Phase, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The phase's whole objective ``Σ weight·term`` (detached), for logging."""
+        return sum(weight * terms[term].detach() for term, weight in phase.terms().items())
+
+    def drain_warnings(self) -> list[str]:
+        pending, self.warnings = self.warnings, []
+        return pending

@@ -22,7 +22,6 @@ class Precision:
     device_type: str = "cpu"
     dtype: torch.dtype | None = None
     scaler: Any = None  # torch.amp.GradScaler for float16
-    lr_factor: float = 1.0  # the learning-rate schedule's factor for this step (train/schedule.py)
 
     @property
     def name(self) -> str:
@@ -38,19 +37,11 @@ class Precision:
         scaled.backward(inputs=inputs, retain_graph=retain_graph)
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
-        """One optimiser step at the scheduled rate: each group's rate times `lr_factor`, restored afterwards."""
-        rates = [group["lr"] for group in optimizer.param_groups]
-        if self.lr_factor != 1.0:
-            for group, rate in zip(optimizer.param_groups, rates):
-                group["lr"] = rate * self.lr_factor
-        try:
-            if self.scaler is not None:
-                self.scaler.step(optimizer)
-            else:
-                optimizer.step()
-        finally:
-            for group, rate in zip(optimizer.param_groups, rates):
-                group["lr"] = rate
+        """One optimiser step at the rates its groups hold (set by train/learning_rates.py)."""
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+        else:
+            optimizer.step()
 
     def update(self) -> None:
         if self.scaler is not None:

@@ -5,8 +5,8 @@
 along half a cosine to zero at ``train.iterations``, the usual recipe for fine-tuning a pretrained trunk:
 large early updates from a randomly initialised head would otherwise damage the pretrained features.
 
-The factor is applied around each optimiser step (see `Precision.step`), on top of whatever rate an
-objective sets for itself, so the DAML trunk scaling and the schedule compose instead of overwriting each other.
+The factor multiplies each group's configured rate and its phase scale (train/learning_rates.py, the one
+writer of rates), so DAML's joint-phase trunk scaling and the schedule compose instead of overwriting each other.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from daml_cli.errors import DamlError
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel
 from daml_cli.train.collapse import MAX_CONSECUTIVE_RESTORES
-from daml_cli.train.daml_objective import DamlObjective
+from daml_cli.train.methods.daml import DamlObjective
 
 LABELS = torch.tensor([0, 1, 0, 2, 1, 2, 0, 1, 2])
 

@@ -16,8 +16,11 @@ from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfi
 from daml_cli.errors import ConfigError
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel
-from daml_cli.train.daml_objective import DamlObjective, synthetic_diagnostics
-from daml_cli.train.objective import BaselineObjective, build_objective, mining_generator
+from daml_cli.train.methods.daml import DamlObjective
+from daml_cli.train.methods.diagnostics import synthetic_diagnostics
+from daml_cli.train.methods.plain import BaselineObjective
+from daml_cli.train.mining_rng import mining_rng
+from daml_cli.train.registry import build_objective
 
 LABELS = torch.tensor([0, 1, 0, 2, 1, 2, 0, 1, 2])  # three classes of three, interleaved
 
@@ -121,7 +124,7 @@ def test_hard_and_reg_use_features_adv_and_metric_use_embeddings() -> None:
     objective.generator = Fixed(t)
     images = _images(seed=4, d=4)
     terms = objective.forward_terms(images, LABELS, 0)
-    slots = objective.generator_loss.negative_slots(objective.generator_loss.mine(LABELS, 2 * images, None))
+    slots = objective.negative_miner.negative_slots(objective.negative_miner.mine(LABELS, 2 * images, None))
     x, n, p = images[slots.anchor], images[slots.negative], images[slots.positive]
     syn = x + t * (n - x)
     count = len(slots)
@@ -194,8 +197,8 @@ def test_j_m_and_j_gen_match_plain_loops(loss: str, update: str) -> None:
         features = objective.model.features(images)
         emb = objective.model.embed_features(features)
         syn_emb = objective.model.embed_features(synthetic)
-    tuples = objective.generator_loss.mine(LABELS, emb, mining_generator(config.seed, 5))
-    slots = objective.generator_loss.negative_slots(tuples)
+    tuples = objective.negative_miner.mine(LABELS, emb, mining_rng(config.seed, 5))
+    slots = objective.negative_miner.negative_slots(tuples)
     assert torch.equal(negative, features[slots.negative]) and torch.equal(anchor, features[slots.anchor])
     assert torch.equal(positive, features[slots.positive])
     if loss == "triplet":
@@ -250,11 +253,11 @@ def test_gradient_routing(loss: str, update: str, detach_real: bool) -> None:
     j_gen, j_m = terms.j_gen, 0.7 * terms.j_m.loss
     # The metric's J_m with x̃ detached, built here rather than read from the objective.
     embeddings = objective.model(images)
-    tuples = objective.generator_loss.mine(LABELS, embeddings.detach(), mining_generator(config.seed, 2))
+    tuples = objective.negative_miner.mine(LABELS, embeddings.detach(), mining_rng(config.seed, 2))
     synthetic = objective.generator.last[3]
     fixed_synthetic = objective.model.embed_features(synthetic.detach())
-    j_m_detached = 0.7 * objective.generator_loss.compute(embeddings, tuples, fixed_synthetic).loss
-    j_m_attached = 0.7 * objective.generator_loss.compute(embeddings, tuples, objective.model.embed_features(synthetic)).loss
+    j_m_detached = 0.7 * objective.negative_miner.compute(embeddings, tuples, fixed_synthetic).loss
+    j_m_attached = 0.7 * objective.negative_miner.compute(embeddings, tuples, objective.model.embed_features(synthetic)).loss
     # Without detach_real, x̃ depends on the trunk through G's inputs, so detaching it matters to the metric.
     assert _same(_expected(j_m_detached, metric_params), _expected(j_m_attached, metric_params)) == detach_real
     # Each term must reach the "wrong" side in the joint objective, or this test could not fail.
@@ -283,7 +286,7 @@ def _adam_loop(model: EmbeddingModel, config: RunConfig, batches: list[torch.Ten
     )
     values = []
     for step, images in enumerate(batches):
-        output = loss(model(images), LABELS, mining_generator(config.seed, step))
+        output = loss(model(images), LABELS, mining_rng(config.seed, step))
         optimizer.zero_grad()
         output.loss.backward()
         optimizer.step()
@@ -389,7 +392,7 @@ def test_logged_terms_add_up_and_keep_real_loss_adds_the_real_triplets() -> None
     terms = objective.forward_terms(images, LABELS, 0)
     with torch.no_grad():
         emb = objective.model(images)
-    slots = objective.loss.negative_slots(objective.loss.mine(LABELS, emb, mining_generator(keep.seed, 0)))
+    slots = objective.loss.negative_slots(objective.loss.mine(LABELS, emb, mining_rng(keep.seed, 0)))
     real = _loop_triplet(emb, slots, emb[slots.negative], 1.5)
     assert terms.real is not None and terms.real.loss.item() == pytest.approx(real, rel=1e-5)
     logged = objective.train_step(images, LABELS, 0)

@@ -19,7 +19,7 @@ from daml_cli.losses.registry import build_loss
 from daml_cli.losses.triplet import official_triplets
 from daml_cli.models.embedding import EmbeddingModel, L2Normalize
 from daml_cli.models.generator import HardNegativeGenerator
-from daml_cli.train.daml_objective import DamlObjective
+from daml_cli.train.methods.daml import DamlObjective
 from daml_cli.train.loop import train
 from tests.conftest import tiny_config
 

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from daml_cli.config.schema import DamlConfig, LossConfig, ModelConfig, OptimConfig, RunConfig
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import EmbeddingModel, L2Normalize
-from daml_cli.train.daml_objective import DamlObjective
+from daml_cli.train.methods.daml import DamlObjective
 
 T = 4  # triples per batch
 LABELS = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7])  # anchors, their positives, one negative each

@@ -16,7 +16,7 @@ from daml_cli.config.schema import DamlConfig, LossConfig, OptimConfig, RunConfi
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.checkpoint import load_checkpoint
 from daml_cli.models.embedding import EmbeddingModel
-from daml_cli.train.daml_objective import DamlObjective
+from daml_cli.train.methods.daml import DamlObjective
 from daml_cli.train.loop import train
 from tests.conftest import tiny_config
 

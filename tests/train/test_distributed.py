@@ -20,7 +20,7 @@ from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import build_model
 from daml_cli.train.context import StepContext
 from daml_cli.train.distributed import Distributed
-from daml_cli.train.objective import build_objective
+from daml_cli.train.registry import build_objective
 from tests.conftest import TINY
 
 BATCH_CLASSES, PER_CLASS = 4, 3

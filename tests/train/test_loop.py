@@ -157,7 +157,7 @@ def test_bf16_autocast_on_cpu(digits_root: Path, tmp_path: Path) -> None:
 def test_training_reads_the_resized_copy_when_it_is_large_enough(tmp_path: Path) -> None:
     from daml_cli.data.preparers.base import PrepareOptions
     from daml_cli.data.preparers.flow import prepare_dataset
-    from daml_cli.train.loop import training_image_root
+    from daml_cli.train.training_data import training_image_root
 
     prepare_dataset("digits", tmp_path, PrepareOptions(resize=20))
     dataset = tmp_path / "digits"

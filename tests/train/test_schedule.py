@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from daml_cli.errors import ConfigError
+from daml_cli.train.learning_rates import LearningRates
+from daml_cli.train.phases import Phase
 from daml_cli.train.precision import Precision
 from daml_cli.train.schedule import check_schedule, lr_factor
 
@@ -39,14 +41,20 @@ def test_none_keeps_the_rate() -> None:
     assert {lr_factor(s, 10, "none", 3) for s in range(10)} == {1.0}
 
 
-def test_the_factor_scales_one_step_and_the_configured_rate_is_kept() -> None:
+def test_the_factor_scales_each_step_from_the_configured_rate() -> None:
     weight = torch.nn.Parameter(torch.ones(1))
-    optimizer = torch.optim.SGD([weight], lr=0.1)
-    weight.grad = torch.ones(1)
-    precision = Precision(lr_factor=0.25)
-    precision.step(optimizer)
-    assert weight.item() == pytest.approx(1 - 0.1 * 0.25)
-    assert optimizer.param_groups[0]["lr"] == 0.1
+    optimizer = torch.optim.SGD([{"params": [weight], "lr": 0.1, "name": "trunk"}])
+    factors = [0.25, 0.5]
+    rates = LearningRates(lambda: {"metric": optimizer}, lambda step: factors[step])
+    phase = Phase("joint", {"metric": {"loss": 1.0}}, lr_scales={"trunk": 0.1})
+    expected = 1.0
+    for step, factor in enumerate(factors):
+        weight.grad = torch.ones(1)
+        rates.apply(phase, step)
+        Precision().step(optimizer)
+        expected -= 0.1 * 0.1 * factor  # configured rate × phase scale × schedule factor, not compounded
+        assert weight.item() == pytest.approx(expected)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.1 * factor)
 
 
 @pytest.mark.parametrize(
