@@ -11,6 +11,7 @@ import yaml
 from daml_cli.config.ranges import check_ranges
 from daml_cli.config.daml_layout import unset_layout_keys
 from daml_cli.config.schema import RunConfig
+from daml_cli.config.synthesis import resolve_synthesis
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
 
@@ -98,7 +99,8 @@ def load_config(
     """Read a preset (or a saved run's `config.yaml`), apply overrides in order, validate.
 
     `extra` holds dotted keys set by dedicated CLI flags (``--seed`` -> ``seed``), applied last; then
-    ``daml.layout`` fills the keys it implies that are still unset (config/daml_layout.py).
+    ``daml.layout`` fills the keys it implies that are still unset (config/daml_layout.py), and ``synthesis``
+    and ``daml.enabled`` are made to agree (config/synthesis.py).
     """
     data = copy.deepcopy(read_yaml(resolve_preset(name_or_file)))
     data.pop("preset", None)
@@ -108,7 +110,7 @@ def load_config(
         apply_override(data, key, value)
     for key, value in unset_layout_keys(data):
         apply_override(data, key, value)
-    config = build(RunConfig, data)
+    config = resolve_synthesis(build(RunConfig, data))
     check_ranges(config)
     return config
 
