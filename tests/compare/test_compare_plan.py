@@ -76,6 +76,6 @@ def test_digits_daml_preset_is_the_baseline_plus_daml() -> None:
 
     base, daml = (flatten(to_dict(load_config(name))) for name in ("digits-triplet", "digits-triplet-daml"))
     differing = {key for key in base if base[key] != daml[key]}
-    assert differing and all(key.startswith("daml.") or key == "optim.lr_generator" for key in differing)
+    assert differing and all(key.startswith("daml.") or key in ("optim.lr_generator", "synthesis") for key in differing)
     config = load_config("digits-triplet-daml", ["train.iterations=20"])
     assert config.daml.enabled and config.daml.pretrain_iters + config.daml.gen_warmup_iters < 20  # joint steps in 20

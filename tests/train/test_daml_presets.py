@@ -21,7 +21,7 @@ def _without_daml(config: RunConfig, layout: str = "gedml") -> RunConfig:
     daml = DamlConfig(enabled=False) if layout == "gedml" else dataclasses.replace(config.daml, enabled=False, pretrain_iters=0)
     if layout != "gedml":
         daml = dataclasses.replace(daml, adv_margin=DamlConfig().adv_margin, negatives="loss", generator_hidden=0)
-    return dataclasses.replace(config, daml=daml, optim=optim)
+    return dataclasses.replace(config, synthesis="none", daml=daml, optim=optim)
 
 
 @pytest.mark.parametrize("name", PAPER)
@@ -75,6 +75,7 @@ def test_omniglot_official_twins_differ_from_the_baseline_only_in_daml_and_its_l
         model=dataclasses.replace(baseline.model, layout="official"),
         optim=dataclasses.replace(baseline.optim, weight_decay=1.09216e-3, lr_generator=official.optim.lr_generator),
         daml=official.daml,
+        synthesis="daml",
     )
     assert official == same_head
 
