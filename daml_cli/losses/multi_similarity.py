@@ -57,6 +57,8 @@ def ms_mine(similarity: torch.Tensor, labels: torch.Tensor, epsilon: float) -> M
     - positives ``P̃_i = {j ∈ P_i : S_ij − ε < max_{k ∈ N_i} S_ik}``,
 
     both tested against the unmined sets P_i and N_i. An anchor with P̃_i or Ñ_i empty is skipped (no pairs).
+    With P_i and N_i non-empty the two mined sets are empty together (``min_P S − ε < max_N S ⟺ max_N S + ε >
+    min_P S``), and testing against the mined sets instead would change nothing: the extremes survive mining.
     """
     labels = labels.reshape(-1)
     size = int(labels.shape[0])

@@ -101,6 +101,7 @@ def test_mined_pairs_are_the_loops_sets_and_obey_the_margin(make_batch) -> None:
     expected_pos = {(i, j) for i in range(len(lab)) for j in _loop_sets(emb, lab, i, EPS)[0]}
     expected_neg = {(i, k) for i in range(len(lab)) for k in _loop_sets(emb, lab, i, EPS)[1]}
     assert positives == expected_pos and negatives == expected_neg and negatives
+    assert {i for i, _ in positives} == {i for i, _ in negatives}  # P̃_i and Ñ_i are empty together
     for i, k in negatives:  # every kept negative is within ε of the anchor's least similar positive
         min_pos = min(float(_cos(emb[i], emb[j])) for j in range(len(lab)) if j != i and lab[j] == lab[i])
         assert float(_cos(emb[i], emb[k])) + EPS > min_pos and lab[k] != lab[i]
