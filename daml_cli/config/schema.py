@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 BackboneName = Literal["small_cnn", "googlenet", "resnet50"]
-LossName = Literal["triplet", "npair", "lifted", "contrastive"]
+LossName = Literal["triplet", "npair", "lifted", "contrastive", "multi_similarity", "proxy_anchor"]
 TripletStrategy = Literal["all", "random", "semihard", "easy", "official"]
 
 
@@ -47,6 +47,16 @@ class LossConfig:
     l2_reg: float = 3e-3  # N-pair embedding L2 penalty
     lifted_margin: float = 1.0  # α of lifted structure (non-squared distances)
     max_negatives: int = 0  # lifted: cap negatives per anchor (0 = all)
+    # Multi-Similarity (name: multi_similarity), on cosine similarities with the official pair miner
+    ms_alpha: float = 2.0  # α, scale of the positive term
+    ms_beta: float = 50.0  # β, scale of the negative term (PML's and the Proxy-Anchor code's; the official MS config uses 40)
+    ms_base: float = 0.5  # λ, the similarity both terms are centred on
+    ms_epsilon: float = 0.1  # ε, pair-mining margin: keep negatives with S + ε > min positive S, positives with S − ε < max negative S
+    # Proxy-Anchor (name: proxy_anchor), one learnable proxy per training class
+    pa_alpha: float = 32.0  # α, scale of both terms
+    pa_delta: float = 0.1  # δ, margin
+    proxy_lr_multiplier: float = 100.0  # proxies' learning rate = this × optim.lr_embedder (official: 100)
+    proxy_warmup_steps: int = 0  # first steps with the trunk frozen: only the embedder and the proxies train (official: 1 epoch)
 
 
 @dataclass

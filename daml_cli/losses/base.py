@@ -9,7 +9,8 @@ A loss works in three steps:
    in slot order; ``None`` means the real ones, ``embeddings[slots.negative]``. DAML passes the embeddings of
    synthetic negatives instead, so every base loss becomes its DAML version with no change of its own.
 
-All reductions are per-tuple means, so loss weights do not depend on the batch size.
+All reductions are means (per tuple; per batch item for Multi-Similarity, per proxy for Proxy-Anchor), so loss
+weights do not depend on the batch size.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ CONFIGS = {
     "npair": LossConfig(name="npair"),
     "lifted": LossConfig(name="lifted", max_negatives=3),
     "contrastive": LossConfig(name="contrastive", margin=1.0),
+    "multi_similarity": LossConfig(name="multi_similarity"),
 }
 
 
