@@ -80,9 +80,6 @@ class Trainer:
         self.train_rows, self.val_rows = training_splits(self.manifest, config.data.val_classes, config.seed)
         seed_everything(config.seed)
         self.model: EmbeddingModel = training_model(config, self.device, self.dist)
-        self.loss = build_loss(config.loss)
-        self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
-        self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.preprocessing = preprocessing_spec(config.data)
         self.dataset = ManifestDataset(
             self.train_rows,
@@ -90,6 +87,12 @@ class Trainer:
             train_transform(config.data),
             cache_bytes=config.data.cache_mb * 2**20,
         )
+        # Proxy-Anchor keeps one proxy per training class: the loss is built knowing the classes.
+        self.loss = build_loss(config.loss, class_labels=self.dataset.labels.tolist(), embedding_dim=self.model.embedding_dim)
+        if hasattr(self.loss, "to"):
+            self.loss.to(self.device)
+        self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
+        self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.sampler = build_sampler(self.dataset.labels.tolist(), config)
         check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)
         if config.sampler.kind != "triplets":

@@ -25,16 +25,18 @@ METRIC_ROUTE = {"metric": {"loss": 1.0}}
 
 
 def loss_parameter_groups(loss: TupleLoss, config: RunConfig) -> list[dict[str, Any]]:
-    """The optimiser group of a loss's own parameters (none for losses without any)."""
+    """The optimiser group of a loss's own parameters (Proxy-Anchor's proxies; none for the other losses),
+    at ``optim.lr_embedder ×`` the loss's ``lr_multiplier`` (``loss.proxy_lr_multiplier``)."""
     params = list(loss.parameters()) if hasattr(loss, "parameters") else []
     if not params:
         return []
-    return [{"params": params, "lr": config.optim.lr_embedder * config.loss.proxy_lr_multiplier, "name": "proxies"}]
+    return [{"params": params, "lr": config.optim.lr_embedder * float(getattr(loss, "lr_multiplier", 1.0)), "name": "proxies"}]
 
 
 def plain_phases(loss: TupleLoss, config: RunConfig) -> PhaseTable:
-    """``warmup`` (trunk frozen; losses with parameters only) then ``train``."""
-    warmup = config.loss.proxy_warmup_steps if loss_parameter_groups(loss, config) else 0
+    """``warmup`` (only for a loss with parameters: its ``warmup_steps`` with the trunk frozen, the
+    Proxy-Anchor authors' recipe), then ``train``."""
+    warmup = int(getattr(loss, "warmup_steps", 0)) if loss_parameter_groups(loss, config) else 0
     return PhaseTable((
         Phase("warmup", METRIC_ROUTE, steps=warmup, frozen=("trunk",)),
         Phase("train", METRIC_ROUTE),
@@ -86,10 +88,10 @@ class BaselineObjective(PhasedObjective):
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"optimizer": self.metric_optimizer.state_dict()}
         if self.networks():
-            state["loss"] = self.networks()[0].state_dict()
+            state["loss"] = self.loss.state_dict()  # type: ignore[attr-defined]
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.metric_optimizer.load_state_dict(state["optimizer"])
         if self.networks():
-            self.networks()[0].load_state_dict(state["loss"])
+            self.loss.load_state_dict(state["loss"])  # type: ignore[attr-defined]
