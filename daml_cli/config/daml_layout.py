@@ -35,6 +35,7 @@ LAYOUTS: dict[str, dict[str, Any]] = {
         "daml.gen_warmup_iters": 0,
         "daml.keep_real_loss": False,
         "daml.joint_fresh_optimizer": True,  # their joint phase builds new optimisers
+        "daml.pretrain_validate_on": "features",  # their pre-training evaluation scores the raw features
     },
     # GeDML's reading of the paper with the weights two re-implementations chose: the schema's field defaults.
     "gedml": {
@@ -54,6 +55,7 @@ LAYOUTS: dict[str, dict[str, Any]] = {
         "daml.gen_warmup_iters": 0,
         "daml.keep_real_loss": False,
         "daml.joint_fresh_optimizer": False,
+        "daml.pretrain_validate_on": "embedding",
     },
 }
 

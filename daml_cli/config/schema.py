@@ -106,6 +106,7 @@ class DamlConfig:
     input_order: Literal["nap", "apn"] = "nap"  # generator input [x⁻; x; x⁺] (paper) or [x; x⁺; x⁻] (authors' code)
     generator_relu: bool = False  # end the generator with a ReLU, as the authors' code does (off: see the README)
     pretrain_on: Literal["embedding", "features"] = "embedding"  # pre-training loss on f(x), or on x with f untouched (authors' code)
+    pretrain_validate_on: Literal["embedding", "features"] = "embedding"  # validation during pre-training scores f(x), or the raw features x (authors' code)
     joint_fresh_optimizer: bool = False  # the joint phase starts the metric's Adam afresh (authors' code), not with pre-training's state
 
 

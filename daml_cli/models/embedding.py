@@ -55,6 +55,19 @@ class EmbeddingModel(nn.Module):
         return list(self.neck.parameters()) + list(self.embedder.parameters())
 
 
+class FeatureView(nn.Module):
+    """A model seen up to its features: ``forward(x) = model.features(x)`` (what the DAML authors' code
+    validates during pre-training, when the metric head has not trained yet)."""
+
+    def __init__(self, model: EmbeddingModel) -> None:
+        super().__init__()
+        self.model = model
+        self.embedding_dim = model.feature_dim
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.features(images)
+
+
 def identity_linear(size: int) -> nn.Linear:
     layer = nn.Linear(size, size)
     with torch.no_grad():

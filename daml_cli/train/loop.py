@@ -145,7 +145,7 @@ class Trainer:
             return {}
         paths = [self.manifest.root / row.path for row in self.val_rows]
         embeddings = embed_paths(
-            self.model, paths, self.preprocessing, self.device, self.config.train.batch_size_eval,
+            self.objective.validation_model(max(self.step - 1, 0)), paths, self.preprocessing, self.device, self.config.train.batch_size_eval,
             loader_workers(self.config.data.workers),
         )
         labels = np.array([row.label for row in self.val_rows])

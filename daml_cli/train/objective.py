@@ -38,6 +38,9 @@ class Objective(Protocol):
     def stage(self, step: int) -> str:
         """The phase name of the 0-based `step` to report ("" when the schedule has a single phase)."""
 
+    def validation_model(self, step: int) -> nn.Module:
+        """What validation after the 0-based `step` embeds with (the model, unless a method says otherwise)."""
+
 
 @dataclass
 class StepTerms:
@@ -84,6 +87,9 @@ class PhasedObjective:
     # -- the shared update ----------------------------------------------------------------------------
     def stage(self, step: int) -> str:
         return self.table.stage(step)
+
+    def validation_model(self, step: int) -> nn.Module:
+        return self.model
 
     def set_train_mode(self) -> None:
         self.model.train()

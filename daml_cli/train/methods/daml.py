@@ -30,7 +30,7 @@ from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, TupleLoss
 from daml_cli.losses.daml_terms import adv_hinge, j_adv, j_gen, j_hard, j_reg
 from daml_cli.losses.registry import build_loss
-from daml_cli.models.embedding import EmbeddingModel
+from daml_cli.models.embedding import EmbeddingModel, FeatureView
 from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.collapse import CollapseGuard
 from daml_cli.train.context import StepContext
@@ -122,6 +122,12 @@ class DamlObjective(PhasedObjective):
 
     def networks(self) -> list[torch.nn.Module]:
         return [self.generator]
+
+    def validation_model(self, step: int) -> torch.nn.Module:
+        """The raw features during pre-training with ``pretrain_validate_on: features`` (the authors' code)."""
+        if self.daml.pretrain_validate_on == "features" and self.phase(step) == "pretrain":
+            return FeatureView(self.model)
+        return self.model
 
     def phase(self, step: int) -> str:
         """``pretrain``, ``gen_warmup`` or ``joint`` for the 0-based `step`."""
