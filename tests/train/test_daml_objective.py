@@ -184,7 +184,28 @@ def _loop_contrastive(emb, labels, slots, syn_emb, margin):  # type: ignore[no-u
     return (sum(positives) + sum(negatives)) / (len(positives) + len(negatives))
 
 
-@pytest.mark.parametrize("loss", ["triplet", "npair", "lifted", "contrastive"])
+def _loop_multi_similarity(emb, labels, slots, syn_emb, alpha=2.0, beta=50.0, base=0.5, eps=0.1):  # type: ignore[no-untyped-def]
+    # The official MS form, one anchor at a time: pairs mined on the real cosines, S_ik of each mined
+    # negative pair taken with the synthetic negative of its slot.
+    cos = lambda u, v: float(u @ v) / (float(u.norm()) * float(v.norm()))  # noqa: E731
+    synthetic = {(int(a), int(n)): syn_emb[s] for s, (a, n) in enumerate(zip(slots.anchor, slots.negative))}
+    b, total = len(labels), 0.0
+    for i in range(b):
+        sims = [cos(emb[i], emb[j]) for j in range(b)]
+        pos = [j for j in range(b) if labels[j] == labels[i] and sims[j] < 1 - 1e-5]
+        neg = [k for k in range(b) if labels[k] != labels[i]]
+        kept_neg = [k for k in neg if sims[k] + eps > min(sims[j] for j in pos)]
+        kept_pos = [j for j in pos if sims[j] - eps < max(sims[k] for k in neg)]
+        if not kept_pos or not kept_neg:
+            continue
+        assert all((i, k) in synthetic for k in kept_neg)  # one slot per mined negative pair
+        total += math.log(1 + sum(math.exp(-alpha * (sims[j] - base)) for j in kept_pos)) / alpha
+        total += math.log(1 + sum(math.exp(beta * (cos(emb[i], synthetic[(i, k)]) - base)) for k in kept_neg)) / beta
+    assert len(synthetic) == len(slots)
+    return total / b
+
+
+@pytest.mark.parametrize("loss", ["triplet", "npair", "lifted", "contrastive", "multi_similarity"])
 @pytest.mark.parametrize("update", ["joint", "alternating"])
 def test_j_m_and_j_gen_match_plain_loops(loss: str, update: str) -> None:
     config = _config(loss, margin=1.5, update=update, adv_margin=0.2)
@@ -207,6 +228,8 @@ def test_j_m_and_j_gen_match_plain_loops(loss: str, update: str) -> None:
         expected = _loop_npair(emb, tuples, slots, syn_emb, negative, 0.01)
     elif loss == "lifted":
         expected = _loop_lifted(emb, LABELS, slots, syn_emb, 0.7)
+    elif loss == "multi_similarity":
+        expected = _loop_multi_similarity(emb, LABELS, slots, syn_emb)
     else:
         expected = _loop_contrastive(emb, LABELS, slots, syn_emb, 1.5)
     assert terms.j_m.loss.item() == pytest.approx(expected, rel=1e-5)
