@@ -19,15 +19,15 @@ def _complete_preset(incomplete: str) -> list[str]:
 
 @presets_app.callback()
 def presets(context: typer.Context) -> None:
-    """List every bundled preset with its dataset, backbone, loss and whether DAML is on."""
+    """List every bundled preset as a table: dataset, backbone, loss, synthesis method, DAML layout, steps."""
     if context.invoked_subcommand is not None:
         return
-    from daml_cli.config.presets import preset_summaries
+    from daml_cli.config.presets import PresetSummary, preset_summaries
 
-    summaries = preset_summaries()
-    width = max(len(summary.name) for summary in summaries)
-    for summary in summaries:
-        typer.echo(f"{summary.name:<{width}}  {summary.line()}")
+    rows = [PresetSummary.COLUMNS, *(summary.cells() for summary in preset_summaries())]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(PresetSummary.COLUMNS))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 @presets_app.command("show")

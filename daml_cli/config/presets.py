@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from daml_cli.config.loading import available_presets, load_config, resolve_preset
+from daml_cli.config.synthesis import synthesis_of
 from daml_cli.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class PresetSummary:
+    """One row of `daml presets`: what a preset trains, in the words of its config."""
+
     name: str
     dataset: str
     backbone: str
     loss: str
-    daml: bool
+    synthesis: str  # none, daml, hdml, ee
+    layout: str  # DAML's daml.layout (official or gedml); "-" for the other methods
     iterations: int
 
-    def line(self) -> str:
-        """E.g. ``cub: googlenet (ImageNet), triplet loss, DAML on, 6000 iterations``."""
-        return f"{self.dataset}: {self.backbone}, {self.loss} loss, DAML {'on' if self.daml else 'off'}, {self.iterations} iterations"
+    COLUMNS: ClassVar[tuple[str, ...]] = ("preset", "dataset", "backbone", "loss", "synthesis", "layout", "steps")
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.name, self.dataset, self.backbone, self.loss, self.synthesis, self.layout, str(self.iterations))
 
 
 def preset_summaries() -> list[PresetSummary]:
@@ -28,8 +34,10 @@ def preset_summaries() -> list[PresetSummary]:
     for name in available_presets():
         config = load_config(name)
         backbone = config.model.backbone + (" (ImageNet)" if config.model.pretrained else "")
+        synthesis = synthesis_of(config)
+        layout = config.daml.layout if synthesis == "daml" else "-"
         summaries.append(
-            PresetSummary(name, config.data.dataset, backbone, config.loss.name, config.daml.enabled, config.train.iterations)
+            PresetSummary(name, config.data.dataset, backbone, config.loss.name, synthesis, layout, config.train.iterations)
         )
     return summaries
 

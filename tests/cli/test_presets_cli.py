@@ -15,16 +15,21 @@ from tests.cli.conftest import one_line_error
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_presets_lists_every_bundled_preset_with_a_summary(cli) -> None:
+def test_presets_lists_the_family_as_a_table(cli) -> None:
     code, out, err = cli("presets")
     assert code == 0, err
-    lines = out.strip().splitlines()
+    header, *lines = out.strip().splitlines()
+    assert header.split() == ["preset", "dataset", "backbone", "loss", "synthesis", "layout", "steps"]
     assert [line.split()[0] for line in lines] == available_presets()
-    by_name = {line.split()[0]: line for line in lines}
-    assert "cub: googlenet (ImageNet), triplet loss, DAML on" in by_name["cub-triplet"]
-    assert "DAML off" in by_name["cub-triplet-baseline"]
-    assert "digits: small_cnn, triplet loss, DAML off, 150 iterations" in by_name["digits-triplet"]
-    assert "npair loss, DAML on" in by_name["omniglot-npair-daml"]
+    starts = [header.index(word) for word in header.split()]  # columns are aligned under their headings
+    for line in lines:
+        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
+        data = yaml.safe_load((presets_dir() / f"{cells[0]}.yaml").read_text())
+        synthesis = "daml" if data.get("daml", {}).get("enabled") else data.get("synthesis", "none")
+        assert cells[1] == data["data"]["dataset"] and cells[3] == data["loss"]["name"], line
+        assert cells[4] == synthesis and cells[6] == str(data["train"]["iterations"]), line
+        assert cells[5] == (data["daml"].get("layout", "gedml") if synthesis == "daml" else "-"), line
+        assert cells[2].startswith(data["model"]["backbone"]) and ("ImageNet" in cells[2]) == bool(data["model"].get("pretrained"))
 
 
 def test_presets_show_prints_the_yaml_as_shipped(cli) -> None:
