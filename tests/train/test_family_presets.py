@@ -1,5 +1,6 @@
-"""The Proxy-Anchor presets: twins of the triplet baselines that differ only in the loss (and, for the paper
-protocol, in the authors' recipe keys listed here), with the authors' α, δ and 100× proxy rate."""
+"""The family presets: Proxy-Anchor and Multi-Similarity twins of the triplet baselines that differ only in the
+loss (and, for the paper protocol, in the authors' recipe keys listed here), and DAML twins of MS that differ
+from it only in the DAML settings."""
 
 from __future__ import annotations
 
@@ -38,3 +39,16 @@ def test_paper_twins_follow_the_authors_recipe(dataset: str) -> None:
     assert config.sampler.classes_per_batch * config.sampler.images_per_class == 180
     assert config.optim.lr_embedder == (6e-4 if dataset == "sop" else 1e-4) and config.optim.weight_decay == 1e-4
     assert config.model.freeze_bn == (dataset != "sop") and config.loss.proxy_warmup_steps > 0
+
+
+def test_multi_similarity_twins_differ_only_in_the_loss_then_only_in_daml() -> None:
+    assert all(key.startswith("loss.") for key in _differing("omniglot-triplet", "omniglot-ms"))
+    config = load_config("omniglot-ms")
+    assert (config.loss.ms_alpha, config.loss.ms_beta, config.loss.ms_base, config.loss.ms_epsilon) == (2.0, 50.0, 0.5, 0.1)
+    tuned = _differing("omniglot-ms", "omniglot-ms-daml")
+    assert all(key.startswith("daml.") or key in ("synthesis", "optim.lr_generator") for key in tuned), tuned
+    official = _differing("omniglot-ms", "omniglot-ms-daml-official")
+    layout = {"synthesis", "optim.lr_generator", "optim.weight_decay", "model.layout"}
+    assert all(key.startswith("daml.") or key in layout for key in official), official
+    assert load_config("omniglot-ms-daml").daml.negatives == "loss"
+    assert load_config("omniglot-ms-daml-official").daml.layout == "official"
