@@ -1,7 +1,8 @@
 """Build, save, load, search and extend a FAISS gallery index together with its metadata sidecar.
 
-FAISS is imported lazily (first call), so importing this module is cheap and a missing FAISS install gives
-a one-line DamlError instead of an ImportError at start-up. Distances are squared L2 (smaller = closer).
+FAISS is imported lazily (first call, through `faiss_lib.import_faiss`), so importing this module is cheap and
+a missing FAISS install gives a one-line DamlError instead of an ImportError at start-up. Distances are
+squared L2 (smaller = closer).
 """
 
 from __future__ import annotations
@@ -15,22 +16,14 @@ import numpy as np
 
 from daml_cli.atomic import atomic_path
 from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
-from daml_cli.errors import ConfigError, DamlError, DataError, IndexFileError
+from daml_cli.errors import ConfigError, DataError, IndexFileError
+from daml_cli.index.faiss_lib import faiss_prints_to_stderr, import_faiss
 from daml_cli.index.gpu import GPU_MAX_K, shard_over_gpus
 from daml_cli.index.header import check_header, read_faiss_header
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
 from daml_cli.index.params import check_index_type, resolve_params
 
 _REBUILD_HINT = "rebuild it with `daml index build EMB.npz --out INDEX`"
-
-
-def import_faiss() -> Any:
-    """Import FAISS or raise a DamlError saying how to install it."""
-    try:
-        import faiss
-    except ImportError as error:
-        raise DamlError("FAISS is not installed", "pip install faiss-cpu (or faiss-gpu on CUDA machines)") from error
-    return faiss
 
 
 def build_index(embeddings: np.ndarray, index_type: str = "flat", params: dict[str, int] | None = None) -> Any:
@@ -161,8 +154,6 @@ def load_index(
                                  "keep the .ivfdata file beside the index, or rebuild it")
     try:
         if metadata.index_params.get("on_disk"):
-            from daml_cli.index.ondisk import faiss_prints_to_stderr
-
             with faiss_prints_to_stderr():  # ONDISK_SAME_DIR: map the lists from the index's own folder
                 index = faiss.read_index(str(path), faiss.IO_FLAG_ONDISK_SAME_DIR)
         else:
