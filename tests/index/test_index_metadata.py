@@ -101,7 +101,7 @@ def test_class_names_travel_from_embeddings_to_the_sidecar(tmp_path) -> None:
 
     from daml_cli.index.build import build_index_file
     from daml_cli.embeddings.file import read_embeddings, write_embeddings
-    from daml_cli.index.store import add_to_index
+    from daml_cli.index.extend import add_to_index
 
     vectors = np.eye(4, dtype=np.float32)
     names = {"0": "Sanskrit/character05", "1": "Latin/character01", "7": "unused"}

@@ -84,14 +84,14 @@ def test_all_against_all_matches_brute_force(seed: int) -> None:
 def test_default_symmetric_path_matches_brute_force(seed: int, depth: int, monkeypatch) -> None:
     """All-against-all on the CPU: the symmetric list of `depth` neighbours, Recall@K past it from counted
     first-positive ranks (several blocks and workers, tiny chunks), against the brute-force loop."""
-    from daml_cli.metrics import evaluate as evaluate_module
+    from daml_cli.metrics import retrieval_search as search_module
     from daml_cli.metrics.knn_symmetric import symmetric_knn
     from daml_cli.metrics.positive_rank import first_positive_ranks
 
-    monkeypatch.setattr(evaluate_module, "RANK_LIST_DEPTH", depth)
-    monkeypatch.setattr(evaluate_module, "symmetric_knn", lambda emb, k: symmetric_knn(emb, k, block_rows=8,
+    monkeypatch.setattr(search_module, "RANK_LIST_DEPTH", depth)
+    monkeypatch.setattr(search_module, "symmetric_knn", lambda emb, k: symmetric_knn(emb, k, block_rows=8,
                                                                                         workers=2))
-    monkeypatch.setattr(evaluate_module, "first_positive_ranks",
+    monkeypatch.setattr(search_module, "first_positive_ranks",
                         lambda *a: first_positive_ranks(*a, chunk_rows=5, workers=2))
     rng = np.random.default_rng(seed)
     n = 45
