@@ -16,7 +16,7 @@ METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")
 
 
 def check_metric_names(metrics: Sequence[str]) -> None:
-    """Refuse unknown metric names (before any expensive work)."""
+    """Refuse unknown metric names, or none at all (before any expensive work)."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise DataError(f"unknown metric(s) {unknown or list(metrics)}", f"choose from {', '.join(METRICS)}")
@@ -25,6 +25,12 @@ def check_metric_names(metrics: Sequence[str]) -> None:
 def check_inputs(
     embeddings: np.ndarray, labels: np.ndarray, ks: Sequence[int], metrics: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, list[int], set[str]]:
+    """(float32 C-contiguous embeddings, labels as codes 0..C−1, sorted distinct K, the metric set).
+
+    DataError unless the embeddings are a finite floating N×D matrix (N ≥ 2, D ≥ 1) with squared norms within
+    ``MAX_SQUARED_NORM``, the labels one comparable value per row, the metric names known and, when Recall@K
+    is asked for, every K an integer ≥ 1. K values are not checked when Recall@K is not asked for.
+    """
     emb = np.asarray(embeddings)
     if emb.ndim != 2:
         raise DataError(f"embeddings must be a 2-D array (items × dimensions), got shape {emb.shape}")
@@ -59,6 +65,7 @@ def check_inputs(
 
 
 def mask_rows(mask: np.ndarray | None, n: int, name: str) -> np.ndarray:
+    """The row numbers a boolean mask of length `n` selects (all rows for None); DataError if it selects none."""
     if mask is None:
         return np.arange(n, dtype=np.int64)
     m = np.asarray(mask)

@@ -39,8 +39,10 @@ class EvaluationResult:
 
     ``metrics`` keys, in this order and only for the metrics asked for: ``recall@K`` (ascending K), ``nmi``,
     ``f1``, ``map@r``, ``r_precision``. Values are fractions in [0, 1].
-    ``backend`` is the k-NN backend (e.g. ``torch-cpu``, ``faiss-gpu (1 GPU)``); ``details`` holds the
-    k-means backend, seed, niter and nredo, the k of the search and the set sizes.
+    ``backend`` is the k-NN backend (e.g. ``torch-cpu (symmetric, 2 workers)``, ``faiss-gpu (1 GPU)``; ``none``
+    when no retrieval metric was asked for); ``seconds`` the time of each part and the total; ``details`` the
+    set sizes, the k of the search (``knn_k``) and, with NMI or F1, the k-means backend, seeding, k, seed,
+    niter, nredo and final objective.
     """
 
     metrics: dict[str, float]
@@ -79,9 +81,10 @@ def evaluate_embeddings(
 
     Raises DataError for bad inputs, and when retrieval metrics are asked for but no query has another item
     of its class in the gallery; ConfigError for an unknown or unavailable ``device``. ``seed``,
-    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means (``kmeans_nredo=None``: ``clustering.default_nredo``); ``chunk_size`` (queries per search block) defaults to
-    a 256 MiB distance block. ``symmetric``: None or True = the symmetric search where it applies (module
-    docstring), False = always the chunked one.
+    ``kmeans_niter`` and ``kmeans_nredo`` fix k-means (``kmeans_nredo=None``: ``clustering.default_nredo``).
+    ``chunk_size`` (queries per search block) defaults to a 256 MiB distance block (at most 8192 queries); a
+    given one forces the chunked search. ``symmetric``: None or True = the symmetric search where it applies
+    (``retrieval_search``), False = always the chunked one.
     """
     t_start = time.perf_counter()
     emb, codes, k_list, wanted = check_inputs(embeddings, labels, ks, metrics)

@@ -1,14 +1,19 @@
 """The retrieval half of `evaluate_embeddings`: Recall@K, MAP@R and R-precision from an exact k-NN search.
 
-The k-NN search is exact. All-against-all on the CPU (the default for CUB, Cars and SOP: no masks, no
-forced chunk size, ``symmetric`` not False) it is ``knn_symmetric.symmetric_knn``, which multiplies each
-block of the symmetric product once and serves both of its sides (half the multiply-adds), and it lists
-only as many neighbours as MAP@R / R-precision need (the largest R) or ``RANK_LIST_DEPTH``, whichever is
-larger. Recall@K comes from each query's first-positive rank: its place in that list, or, for a query whose
-list holds no same-class item while some K is longer than the list, ``positive_rank.first_positive_ranks``
-(one comparison per gallery item instead of a top-1000 selection). Otherwise (query/gallery masks, a GPU, or
-``symmetric=False``) it is the chunked ``knn.ExactKnn`` with k = the largest K or R; its neighbour lists of
-all queries never exist at once. Both give the same values (tested against each other and plain loops).
+The k-NN search is exact. All-against-all on the torch CPU backend (the default for CUB, Cars and SOP: no
+masks, no forced chunk size, ``symmetric`` not False) it is ``knn_symmetric.symmetric_knn``, which multiplies
+each block of the symmetric product once and serves both of its sides (half the multiply-adds). It lists
+
+    depth = min(N − 1, max(largest R, min(largest K, RANK_LIST_DEPTH)))
+
+neighbours per query (the largest R serves MAP@R / R-precision, the largest K Recall@K; a term whose metrics
+are not asked for counts as 1). Recall@K comes from each query's first-positive rank: its place in that
+list, or, for a query whose list holds no same-class item while the largest K is longer than the list,
+``positive_rank.first_positive_ranks`` (one comparison per gallery item instead of a top-1000 selection).
+Otherwise (query/gallery masks, a chunk size, another backend — a GPU or ``faiss-cpu`` — or
+``symmetric=False``) it is the chunked ``knn.ExactKnn`` with k = max(largest K, largest R), terms counted the
+same way; its neighbour lists of all queries never exist at once. Both give the same values
+(tested against each other and plain loops).
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from daml_cli.metrics.knn import ExactKnn
 from daml_cli.metrics.knn_symmetric import symmetric_knn
 from daml_cli.metrics.positive_rank import first_positive_ranks, same_class_items
 
-RANK_LIST_DEPTH = 32  # symmetric path: neighbours listed per query at least (Recall@K up to this from the list)
+# Symmetric path: Recall@K lists min(largest K, RANK_LIST_DEPTH) neighbours (more when MAP@R or R-precision
+# needs a larger R); when the largest K is longer than the list, a query whose first positive lies past it gets
+# its rank from first_positive_ranks.
+RANK_LIST_DEPTH = 32
 
 
 @dataclass
@@ -47,8 +55,9 @@ def use_symmetric(asked: bool | None, backend: str, query_mask: np.ndarray | Non
 def symmetric_retrieval(
     emb: np.ndarray, codes: np.ndarray, queries: np.ndarray, r: np.ndarray, k_list: list[int], wanted: set[str]
 ) -> RetrievalScores:
-    """All-against-all: one symmetric search of depth max(R, RANK_LIST_DEPTH); Recall@K from first-positive
-    ranks (from the list, else counted by ``first_positive_ranks`` when some K is deeper than the list)."""
+    """All-against-all: one symmetric search of depth min(N − 1, max(largest R, min(largest K, RANK_LIST_DEPTH)))
+    (module docstring); Recall@K from first-positive ranks (from the list, else counted by
+    ``first_positive_ranks`` when the largest K is deeper than the list). ``queries`` have ``r >= 1``."""
     n = emb.shape[0]
     depth = max(int(r.max()) if wanted & {"map@r", "r_precision"} else 1,
                 min(k_list[-1], RANK_LIST_DEPTH) if "recall" in wanted else 1)
@@ -93,7 +102,8 @@ def chunked_retrieval(
     backend: str,
     chunk_size: int | None,
 ) -> RetrievalScores:
-    """Search chunk by chunk and sum per-query scores; ``queries`` are only those with ``r >= 1``."""
+    """Search chunk by chunk with k = max(largest K, largest R) and sum per-query scores; ``queries`` are only
+    those with ``r >= 1``, ``self_pos`` their own gallery position (−1 when not in the gallery)."""
     k = max(k_list[-1] if "recall" in wanted else 1, int(r.max()) if wanted & {"map@r", "r_precision"} else 1)
     g_codes = codes[gallery]
     hits = dict.fromkeys(k_list, 0)

@@ -106,6 +106,24 @@ def test_default_symmetric_path_matches_brute_force(seed: int, depth: int, monke
         assert res.excluded_queries == excluded
 
 
+@pytest.mark.parametrize(
+    ("n", "ks", "metrics", "depth"),
+    [
+        (90, (1, 2, 4, 8), ("recall",), 8),  # the largest K, below RANK_LIST_DEPTH = 32
+        (90, (1, 100), ("recall",), 32),  # capped at RANK_LIST_DEPTH; K = 100 comes from counted ranks
+        (90, (1,), RETRIEVAL, 39),  # the largest R: 40 items of one class, minus the query itself
+        (90, (1,), ("map@r",), 39),
+        (20, (1, 500), ("recall",), 19),  # N − 1 bounds everything (20 items)
+    ],
+)
+def test_symmetric_search_depth_is_max_of_r_and_capped_k(n, ks, metrics, depth) -> None:
+    # The list depth of the symmetric path: min(N − 1, max(largest R, min(largest K, 32))).
+    labels = np.r_[np.zeros(40, np.int64), np.repeat(np.arange(1, 11), 5)][:n]
+    x = np.random.default_rng(0).standard_normal((labels.size, 4)).astype(np.float32)
+    res = evaluate_embeddings(x, labels, ks=ks, metrics=metrics, device="cpu")
+    assert "symmetric" in res.backend and res.details["knn_k"] == depth
+
+
 def test_singleton_classes_are_excluded_and_counted() -> None:
     rng = np.random.default_rng(5)
     labels = np.array([0, 0, 0, 1, 1, 2, 3, 4, 4, 4, 5])  # classes 2, 3 and 5 have one image each
