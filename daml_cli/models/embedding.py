@@ -50,10 +50,6 @@ class EmbeddingModel(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.embed_features(self.features(images))
 
-    def metric_parameters(self) -> list[nn.Parameter]:
-        """Parameters after the trunk (neck and embedder): the metric's own learning rate applies."""
-        return list(self.neck.parameters()) + list(self.embedder.parameters())
-
 
 def identity_linear(size: int) -> nn.Linear:
     layer = nn.Linear(size, size)
