@@ -28,6 +28,8 @@ round.
 Usage: ``python bench/eval_bench.py`` (full size: 10-30 minutes on 2 cores), or smaller:
 ``python bench/eval_bench.py --n 6000 --classes 1100 --skip-pml``; ``--only ours,bare,pml`` reruns a few.
 Each candidate's 1-minute load average (start -> end) is printed: timings taken on a busy machine are slow.
+The data and machine line come from ``eval_bench_data.py``, the tables and the agreement check from
+``eval_bench_report.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -44,68 +45,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from eval_bench_data import machine, make_data  # bench/ is on sys.path when this file runs as a script
+from eval_bench_report import TOLERANCE, check_values, summary, table
 
 CANDIDATES = ("load", "ours", "ours-chunked", "ours-pml-set", "bare", "sklearn", "pml", "clustering",
               "pml-clustering")
 KS = (1, 10, 100, 1000)
-TOLERANCE = 1e-6
-
-
-def class_sizes(n: int, classes: int, rng: np.random.Generator, low: int = 2, high: int = 12) -> np.ndarray:
-    """``classes`` sizes in ``low..high`` summing to ``n``: geometric-like draw, then nudged to the exact sum."""
-    if not low * classes <= n <= high * classes:
-        raise SystemExit(f"--n {n} cannot be split into {classes} classes of {low}-{high} items")
-    values = np.arange(low, high + 1)
-    mean = n / classes
-    # p(s) ∝ q^s; pick q by bisection so that the expected size is the target mean.
-    lo_q, hi_q = 1e-6, 1e6
-    for _ in range(200):
-        q = np.sqrt(lo_q * hi_q)
-        w = q ** (values - low)
-        if (w * values).sum() / w.sum() < mean:
-            lo_q = q
-        else:
-            hi_q = q
-    w = q ** (values - low)
-    sizes = rng.choice(values, size=classes, p=w / w.sum())
-    while (diff := int(sizes.sum()) - n) != 0:
-        movable = np.flatnonzero(sizes > low) if diff > 0 else np.flatnonzero(sizes < high)
-        pick = rng.choice(movable, size=min(abs(diff), movable.size), replace=False)
-        sizes[pick] -= int(np.sign(diff))
-    return sizes
-
-
-def make_data(n: int, classes: int, dim: int, seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """SOP-like embeddings: unit class centres plus noise, L2-normalised, shuffled."""
-    rng = np.random.default_rng(seed)
-    sizes = class_sizes(n, classes, rng)
-    labels = np.repeat(np.arange(classes), sizes)
-    rng.shuffle(labels)
-    centres = rng.standard_normal((classes, dim), dtype=np.float32) / np.sqrt(dim)
-    x = centres[labels] + noise * rng.standard_normal((n, dim), dtype=np.float32) / np.sqrt(dim)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), labels.astype(np.int64)
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
-    return f"{os.cpu_count()} CPUs ({model}){mem}, Python {platform.python_version()}, {platform.system()}"
-
-
-# ----------------------------------------------------------------------------------------------- children
 
 
 def run_child(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -190,26 +135,6 @@ def spawn(name: str, data_dir: Path, args: argparse.Namespace) -> dict[str, obje
     return out
 
 
-# ----------------------------------------------------------------------------------------------- report
-
-
-def table(results: dict[str, dict], names: list[str]) -> str:
-    bare = results.get("bare")
-    pml = results.get("pml")
-    rows = ["| candidate | seconds | peak RSS (MB) | × bare time | × PML time | × PML RSS | load avg |",
-            "|---|---:|---:|---:|---:|---:|---|"]
-    for n in names:
-        r = results.get(n)
-        if r is None:
-            continue
-        bt = f"{r['seconds'] / bare['seconds']:.2f}" if bare and n != "load" else ""
-        pt = f"{r['seconds'] / pml['seconds']:.2f}" if pml and n not in ("load",) else ""
-        pr = f"{r['maxrss_mb'] / pml['maxrss_mb']:.2f}" if pml and n not in ("load",) else ""
-        load = f"{r['load'][0]:.1f} → {r['load'][1]:.1f}"
-        rows.append(f"| {n} | {r['seconds']:.1f} | {r['maxrss_mb']:.0f} | {bt} | {pt} | {pr} | {load} |")
-    return "\n".join(rows)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=60502, help="number of embeddings (SOP test: 60,502)")
@@ -283,58 +208,6 @@ def main() -> None:
     if not ok:
         raise SystemExit(f"values differ by more than {TOLERANCE}")
 
-
-def check_values(results: dict[str, dict]) -> bool:
-    """Values shared between ours and PML, and between the default and chunked paths, agree to TOLERANCE."""
-    ok = True
-    pairs = [("ours", "pml"), ("ours-pml-set", "pml"), ("ours-chunked", "pml"), ("ours", "ours-chunked")]
-    for mine, ref in pairs:
-        if mine not in results or ref not in results:
-            continue
-        for key, b in results[ref]["values"].items():
-            if key not in results[mine]["values"]:
-                continue
-            a = results[mine]["values"][key]
-            good = abs(a - b) <= TOLERANCE
-            ok &= good
-            print(f"  {key:12s} {mine:13s} {a:.7f}  {ref:13s} {b:.7f}  diff {abs(a - b):.1e}  "
-                  f"{'ok' if good else 'MISMATCH'}")
-    for name in ("clustering", "pml-clustering"):
-        if name in results:
-            c = results[name]
-            d = c.get("details", {})
-            print(f"  {name}: {c['seconds']:.1f} s, peak RSS {c['maxrss_mb']:.0f} MB, values {json.dumps(c['values'])}"
-                  + (f", k-means {d.get('kmeans_backend')} init {d.get('kmeans_init')} niter {d.get('kmeans_niter')}"
-                     f" nredo {d.get('kmeans_nredo')}" if d else ""))
-    return ok
-
-
-def summary(rounds: list[dict[str, dict]]) -> str:
-    """Per-round ratios ours / PML (time, peak RSS) and clustering / PML clustering, with their spread."""
-    lines = ["| round | ours s | PML s | ours / PML time | ours MB | PML MB | ours / PML RSS | clustering s | "
-             "PML clustering s | clustering / PML |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    ratios: dict[str, list[float]] = {"time": [], "rss": [], "clustering": []}
-    for number, r in enumerate(rounds, 1):
-        o, p, c, pc = (r.get(n) for n in ("ours", "pml", "clustering", "pml-clustering"))
-        cells = [str(number)]
-        if o and p:
-            ratios["time"].append(o["seconds"] / p["seconds"])
-            ratios["rss"].append(o["maxrss_mb"] / p["maxrss_mb"])
-            cells += [f"{o['seconds']:.1f}", f"{p['seconds']:.1f}", f"{ratios['time'][-1]:.2f}",
-                      f"{o['maxrss_mb']:.0f}", f"{p['maxrss_mb']:.0f}", f"{ratios['rss'][-1]:.2f}"]
-        else:
-            cells += [""] * 6
-        if c and pc:
-            ratios["clustering"].append(c["seconds"] / pc["seconds"])
-            cells += [f"{c['seconds']:.1f}", f"{pc['seconds']:.1f}", f"{ratios['clustering'][-1]:.2f}"]
-        else:
-            cells += [""] * 3
-        lines.append("| " + " | ".join(cells) + " |")
-    for key, values in ratios.items():
-        if values:
-            lines.append(f"\n{key} ratio: min {min(values):.2f}, median {float(np.median(values)):.2f}, "
-                         f"max {max(values):.2f} over {len(values)} round(s)")
-    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()

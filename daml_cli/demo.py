@@ -15,7 +15,7 @@ from daml_cli.data.preparers.flow import prepare_dataset
 from daml_cli.inference.embedding_job import embed_to_file
 from daml_cli.inference.evaluation import evaluate_source
 from daml_cli.inference.retrieval import RetrievalRun, retrieve
-from daml_cli.metrics.evaluate import METRICS
+from daml_cli.metrics.eval_inputs import METRICS
 from daml_cli.train.loop import train
 from daml_cli.train.reporting import TrainReporter
 

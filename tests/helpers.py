@@ -9,12 +9,39 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from daml_cli.losses.contrastive import contrastive_sums
 from daml_cli.losses.daml_terms import adv_hinge
-from daml_cli.losses.distances import euclidean, squared_euclidean
+from daml_cli.losses.distances import safe_sqrt, squared_euclidean
 from daml_cli.losses.inputs import empty_loss
 from daml_cli.losses.lifted import lifted_from_distances
 from daml_cli.losses.triplet import triplet_hinge
 from daml_cli.metrics.knn import ExactKnn, KnnResult
+
+
+def euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise distance ``d_i = ||a_i − b_i||_2`` (N,), with a finite (zero) gradient where ``a_i = b_i``."""
+    return safe_sqrt(squared_euclidean(a, b))
+
+
+def contrastive(
+    pos_a: torch.Tensor,
+    pos_b: torch.Tensor,
+    neg_a: torch.Tensor,
+    neg_b: torch.Tensor,
+    margin: float,
+    squared: bool = True,
+) -> torch.Tensor:
+    """Per-pair mean ``(Σ_pos D(a, b)² + Σ_neg [α − D(a, b)²]_+) / (|pos| + |neg|)``; zero with no pair.
+
+    Rows i of `pos_a`, `pos_b` form a positive pair, rows of `neg_a`, `neg_b` a negative one; with
+    ``squared=False`` the plain distances are used.
+    """
+    total = pos_a.shape[0] + neg_a.shape[0]
+    if total == 0:
+        return empty_loss(pos_a, pos_b, neg_a, neg_b)
+    pos_sq, neg_sq = squared_euclidean(pos_a, pos_b), squared_euclidean(neg_a, neg_b)
+    pos_sum, neg_sum = contrastive_sums(pos_sq, neg_sq, margin, squared)
+    return (pos_sum + neg_sum) / total
 
 
 def triplet_margin(

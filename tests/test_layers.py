@@ -1,14 +1,17 @@
-"""The package dependency rule: imports run one way, top to bottom, with no cycle between packages.
+"""The dependency rule: imports run one way, top to bottom, with no cycle between packages or between files.
 
 Every module of ``daml_cli`` is parsed with ``ast`` (imports inside functions count too, since a lazy import is
 still a dependency) and each import between two packages is checked against the layer order of the
 architecture: CLI, then inference/serve/export, then train, then data/models/losses/report, then
-metrics/index/config, then the single modules errors and atomic.
+metrics/index/config, then the single modules errors and atomic. Inside a package, where the layer order says
+nothing, the file-level import graph must still be acyclic.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import deque
+from collections.abc import Mapping, Set
 from pathlib import Path
 
 import pytest
@@ -103,6 +106,41 @@ def package_edges() -> dict[tuple[str, str], list[str]]:
     return edges
 
 
+def file_graph() -> dict[str, set[str]]:
+    """Map each ``daml_cli`` file (path relative to the package root) to the files it imports."""
+    files = {_module_name(path): str(path.relative_to(PACKAGE_ROOT)) for path in sorted(PACKAGE_ROOT.rglob("*.py"))}
+    return {
+        files[_module_name(path)]: {files[name] for name in _imports(path) if name in files} - {files[_module_name(path)]}
+        for path in sorted(PACKAGE_ROOT.rglob("*.py"))
+    }
+
+
+def cycles_of(graph: Mapping[str, Set[str]]) -> list[list[str]]:
+    """The shortest import cycle through every node that lies on one, each as [a, b, ..., a], without repeats.
+
+    A node lies on a cycle when some path leads from it back to itself; a breadth-first search from each node
+    finds the shortest such path. A cycle is written from its smallest node, so rotations of one are one entry.
+    """
+    found: set[tuple[str, ...]] = set()
+    for start in graph:
+        parent: dict[str, str] = {}
+        queue = deque([start])
+        while queue and start not in parent:
+            node = queue.popleft()
+            for nxt in sorted(graph.get(node, ())):
+                if nxt not in parent:
+                    parent[nxt] = node
+                    queue.append(nxt)
+        if start in parent:
+            loop = [start]
+            while len(loop) == 1 or loop[-1] != start:
+                loop.append(parent[loop[-1]])
+            loop = loop[::-1][:-1]  # start, ..., last node before start
+            first = loop.index(min(loop))
+            found.add(tuple(loop[first:] + loop[:first]))
+    return [[*loop, loop[0]] for loop in sorted(found)]
+
+
 def test_every_top_level_part_has_a_layer() -> None:
     parts = {_top(_module_name(path)) for path in PACKAGE_ROOT.rglob("*.py")}
     assert parts - set(LAYER) == set()
@@ -130,6 +168,25 @@ def test_no_cycle_between_packages() -> None:
 
     cyclic = sorted(node for node in graph if reaches(node, node, {node}))
     assert cyclic == []
+
+
+def test_no_cycle_between_files() -> None:
+    # Lazy imports count: a cycle hidden inside a function still ties the two files into one unit.
+    cycles = [" -> ".join(loop) for loop in cycles_of(file_graph())]
+    assert cycles == []
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b", "a"]]),
+        ({"c": {"a"}, "a": {"b"}, "b": {"c"}, "d": {"a"}}, [["a", "b", "c", "a"]]),
+        ({"a": {"b", "c"}, "b": {"a"}, "c": {"a"}}, [["a", "b", "a"], ["a", "c", "a"]]),
+    ],
+)
+def test_cycle_finder_reports_each_cycle(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
+    assert cycles_of(graph) == expected
 
 
 def test_cli_modules_do_not_import_the_app_they_are_registered_on() -> None:

@@ -83,7 +83,7 @@ def add(
     """Append the vectors, paths and labels of EMB.npz to an existing index (rewritten atomically)."""
     from daml_cli.embeddings.file import read_embeddings
     from daml_cli.index.build import class_names_of
-    from daml_cli.index.store import add_to_index
+    from daml_cli.index.extend import add_to_index
 
     emb = read_embeddings(embeddings)
     metadata = add_to_index(

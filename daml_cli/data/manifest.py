@@ -76,10 +76,8 @@ class Manifest:
             )
         return rows
 
-    def splits(self) -> list[str]:
-        return sorted({row.split for row in self.rows})
-
     def absolute(self, row: ManifestRow) -> Path:
+        """Where a row's image is: its path joined to the dataset root."""
         return self.root / row.path
 
 

@@ -64,11 +64,26 @@ class IndexMetadata:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        self.validate()
+        self._check_and_normalise("index metadata")
 
     # -- validation ---------------------------------------------------------------------------------------
+    def _check_and_normalise(self, source: str) -> None:
+        """Validate, then store the clean copy of `preprocessing` (numbers coerced as in the config).
+
+        Runs once, when the metadata is built or read, so that `validate` itself changes nothing.
+        """
+        self.validate(source)
+        if self.preprocessing:
+            self.preprocessing = self._checked_preprocessing(source)
+
+    def _checked_preprocessing(self, source: str) -> dict[str, Any]:
+        """The clean copy `config.ranges.check_preprocessing` makes of `preprocessing`; IndexFileError if bad."""
+        from daml_cli.config.ranges import check_preprocessing
+
+        return check_preprocessing(self.preprocessing, source, IndexFileError, complete=False)
+
     def validate(self, source: str = "index metadata") -> None:
-        """Raise IndexFileError naming the first field that is missing, mistyped or inconsistent."""
+        """Raise IndexFileError naming the first field that is missing, mistyped or inconsistent; no field changes."""
 
         def fail(message: str) -> None:
             raise IndexFileError(f"{source}: {message}", _REBUILD_HINT)
@@ -109,9 +124,7 @@ class IndexMetadata:
         if not isinstance(self.preprocessing, dict):
             fail("preprocessing must be an object")
         if self.preprocessing:
-            from daml_cli.config.ranges import check_preprocessing
-
-            self.preprocessing = check_preprocessing(self.preprocessing, source, IndexFileError, complete=False)
+            self._checked_preprocessing(source)
         if self.class_names is not None and not (
             isinstance(self.class_names, dict)
             and all(isinstance(k, str) and k.lstrip("-").isdigit() and isinstance(v, str) for k, v in self.class_names.items())
@@ -165,7 +178,7 @@ class IndexMetadata:
                 values[spec.name] = spec.default_factory()  # type: ignore[misc]
         metadata = cls.__new__(cls)  # bypass __post_init__ so validation can name the file
         metadata.__dict__.update(values)
-        metadata.validate(source)
+        metadata._check_and_normalise(source)
         return metadata
 
     @classmethod

@@ -18,11 +18,9 @@ folder holding both can be moved. Search is the usual IVF-PQ search (``nprobe`` 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,28 +28,12 @@ import numpy as np
 from daml_cli.atomic import atomic_path
 from daml_cli.errors import DataError
 from daml_cli.embeddings.file import EmbeddingsFile, read_embeddings
+from daml_cli.index.faiss_lib import faiss_prints_to_stderr, import_faiss
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
 from daml_cli.index.params import resolve_params
-from daml_cli.index.store import import_faiss, index_params_of
+from daml_cli.index.store import index_params_of
 
 DEFAULT_TRAIN_SIZE = 100_000
-
-
-@contextlib.contextmanager
-def faiss_prints_to_stderr() -> Iterator[None]:
-    """Send what FAISS's C++ code prints on stdout (on-disk list messages) to stderr meanwhile.
-
-    Keeps stdout clean for ``--json`` output; works at the file-descriptor level, where printf writes.
-    """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def ivfdata_path(index_path: Path | str) -> Path:

@@ -23,7 +23,6 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "ivfpq": ("nlist", "m", "nbits", "nprobe"),
     "hnsw": ("M", "efConstruction", "efSearch"),
 }
-SEARCH_PARAM_NAMES: dict[str, tuple[str, ...]] = {"flat": (), "ivfpq": ("nprobe",), "hnsw": ("efSearch",)}
 HNSW_DEFAULTS = {"M": 32, "efConstruction": 80, "efSearch": 64}
 
 

@@ -10,7 +10,8 @@ from daml_cli.embeddings.file import read_embeddings
 from daml_cli.errors import ConfigError, DataError
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.split_embedding import embed_split
-from daml_cli.metrics.evaluate import EvaluationResult, check_metric_names, evaluate_embeddings
+from daml_cli.metrics.eval_inputs import check_metric_names
+from daml_cli.metrics.evaluate import EvaluationResult, evaluate_embeddings
 
 
 @dataclass

@@ -57,7 +57,7 @@ def manifest_classes(metadata: IndexMetadata) -> dict[Path, KnownClass]:
         manifest = read_manifest(metadata.root)
     except DataError:
         return {}
-    return {resolved(manifest.root / row.path): KnownClass(row.label, row.class_name or None) for row in manifest.rows}
+    return {resolved(manifest.absolute(row)): KnownClass(row.label, row.class_name or None) for row in manifest.rows}
 
 
 def read_query_labels(path: Path, metadata: IndexMetadata) -> dict[Path, KnownClass]:

@@ -64,7 +64,7 @@ def embed_split(
     if on_total is not None:
         on_total(stop - start)
     embeddings = embed_paths(
-        loaded.model, [manifest.root / row.path for row in rows[start:stop]], loaded.preprocessing, loaded.device,
+        loaded.model, [manifest.absolute(row) for row in rows[start:stop]], loaded.preprocessing, loaded.device,
         batch_size, loader_workers(loaded.config.data.workers), on_batch,
     )
     query = _flag_column(rows, "is_query")

@@ -16,7 +16,7 @@ import torch
 from daml_cli.config.schema import LossConfig
 from daml_cli.errors import ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
-from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt, squared_euclidean
+from daml_cli.losses.distances import pairwise_squared_euclidean, safe_sqrt
 from daml_cli.losses.inputs import empty_loss, slot_squared_distances
 from daml_cli.losses.mining import negative_mask, positive_mask, random_pick, same_label_mask, unordered_pairs
 
@@ -26,22 +26,6 @@ def contrastive_sums(d_pos_sq: torch.Tensor, d_neg_sq: torch.Tensor, margin: flo
     if not squared:
         d_pos_sq, d_neg_sq = safe_sqrt(d_pos_sq), safe_sqrt(d_neg_sq)
     return d_pos_sq.sum(), torch.relu(margin - d_neg_sq).sum()
-
-
-def contrastive(
-    pos_a: torch.Tensor,
-    pos_b: torch.Tensor,
-    neg_a: torch.Tensor,
-    neg_b: torch.Tensor,
-    margin: float,
-    squared: bool = True,
-) -> torch.Tensor:
-    """Per-pair mean ``(Σ_pos D(a, b)² + Σ_neg [α − D(a, b)²]_+) / (|pos| + |neg|)``; zero with no pair."""
-    total = pos_a.shape[0] + neg_a.shape[0]
-    if total == 0:
-        return empty_loss(pos_a, pos_b, neg_a, neg_b)
-    pos_sum, neg_sum = contrastive_sums(squared_euclidean(pos_a, pos_b), squared_euclidean(neg_a, neg_b), margin, squared)
-    return (pos_sum + neg_sum) / total
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Euclidean distances shared by every loss and the DAML terms.
 
-Row-wise functions compare row ``i`` of one tensor with row ``i`` of the other (the form the losses use on
-gathered tuples); the pairwise function compares every row of one tensor with every row of the other (the
+The row-wise function compares row ``i`` of one tensor with row ``i`` of the other (the form the losses use
+on gathered tuples); the pairwise function compares every row of one tensor with every row of the other (the
 form the miners use). The square root is made safe at zero, where ``d sqrt(u)/du`` is infinite.
 """
 
@@ -21,11 +21,6 @@ def squared_euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def safe_sqrt(squared: torch.Tensor) -> torch.Tensor:
     """``sqrt(max(u, ε))`` with ε = ``SQRT_FLOOR``: equal to ``sqrt(u)`` above ε, finite gradient everywhere."""
     return squared.clamp(min=SQRT_FLOOR).sqrt()
-
-
-def euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise distance ``d_i = ||a_i − b_i||_2`` (N,), with a finite (zero) gradient where ``a_i = b_i``."""
-    return safe_sqrt(squared_euclidean(a, b))
 
 
 def pairwise_squared_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

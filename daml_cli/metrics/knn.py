@@ -2,7 +2,8 @@
 
 Why chunks: an all-against-all search on Stanford Online Products (60,502 items) would need a 60,502² distance
 matrix (14.6 GB in float32). Here only a ``chunk × gallery`` block exists at any time, so memory stays bounded
-by ``block_bytes`` whatever the data size.
+by ``block_bytes`` whatever the data size (the default chunk size: ``block_bytes / (4 · gallery size)``
+queries, at least 1 and at most 8192).
 
 Ranking: by squared Euclidean distance ``d(q, g) = ||q||² − 2 q·g + ||g||²`` in float32. Embeddings are *not*
 assumed to be normalised. Within one query the term ``||q||²`` is a constant, so the torch backend ranks by
@@ -25,7 +26,8 @@ Backends (``device``):
 - ``"torch-cpu"``, ``"torch-cuda"``, ``"faiss-cpu"``, ``"faiss-gpu"`` name one backend directly.
   ``faiss-cpu`` is never chosen automatically; it exists to check the FAISS code path without a GPU.
 
-FAISS is imported lazily; without it every request falls back to torch.
+FAISS is imported lazily; without it ``"auto"`` and ``"cuda"`` use torch, and ``"faiss-cpu"`` or ``"faiss-gpu"``
+is refused with a ConfigError.
 """
 
 from __future__ import annotations
@@ -184,7 +186,8 @@ class ExactKnn:
         self._g_sq = (self._g * self._g).sum(dim=1)
 
     def _fall_back_from_faiss_gpu(self, k: int) -> None:
-        """FAISS's GPU flat search stops at k = 2048; larger k runs on torch (CUDA when torch has it)."""
+        """FAISS's GPU flat search stops at k = GPU_MAX_K (2048) and ``FaissFlatSearcher`` asks for up to two
+        columns more, so k > GPU_MAX_K − 2 runs on torch (CUDA when torch has it)."""
         if self._faiss is not None and self._faiss.max_k is not None and k + 2 > self._faiss.max_k:
             self._faiss = None
             self.backend = "torch-cuda" if torch.cuda.is_available() else "torch-cpu"

@@ -176,9 +176,10 @@ def symmetric_knn(x: np.ndarray, k: int, *, block_rows: int = DEFAULT_BLOCK_ROWS
                   workers: int | None = None) -> KnnResult:
     """The min(k, N) nearest *other* items of every row of ``x`` (N × D), nearest first, ties by index.
 
-    Equal to ``knn_search(x, x, k, exclude_self=True, device="cpu")`` (see the module docstring) at about
-    half the multiply-adds. Memory: the lists (N × k float32 values and int64 indices) plus, per worker, two
-    ``block_rows²`` float32 blocks and their masks. CPU only (the product comes from numpy's BLAS, as in
+    Equal to ``ExactKnn(x, device="cpu").search(x, k, exclude=arange(N))`` (see the module docstring) at about
+    half the multiply-adds. Memory: the lists (N × k float32 values and int64 indices) plus, per worker, a
+    ``block_rows²`` float32 product block, a boolean mask of that size and, when a block's norms vary, a
+    second float32 block. CPU only (the product comes from numpy's BLAS, as in
     ``ExactKnn``). ``workers``: threads (default ``default_workers()``).
     """
     data = _as_float32(x, "embeddings")

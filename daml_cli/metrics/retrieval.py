@@ -10,7 +10,8 @@ Inputs, shared by every function:
   these metrics and must be dropped by the caller (the ``evaluate`` module does so and counts them).
 
 ``rel(i)`` below is 1 when the i-th neighbour (1-based) has the query's label, else 0.
-Each metric has a ``*_per_query`` form (one value per query, so a caller can sum over chunks) and a mean form.
+Each metric is given per query (one value per query, so a caller can sum over chunks and divide by the number
+of queries): ``Recall@K = mean_q hit_K(q)``, ``MAP@R = mean_q AP@R(q)``, ``R-precision = mean_q RP(q)``.
 """
 
 from __future__ import annotations
@@ -53,11 +54,6 @@ def recall_at_k_per_query(
     return out
 
 
-def recall_at_k(neighbour_labels: np.ndarray, query_labels: np.ndarray, k: int) -> float:
-    """``Recall@K = mean_q hit_K(q)``: the share of queries with a same-class item among their K nearest."""
-    return float(np.mean(recall_at_k_per_query(neighbour_labels, query_labels, [k])[k]))
-
-
 def average_precision_at_r_per_query(
     neighbour_labels: np.ndarray, query_labels: np.ndarray, r: np.ndarray
 ) -> np.ndarray:
@@ -76,11 +72,6 @@ def average_precision_at_r_per_query(
     return (precision * rel).sum(axis=1) / r
 
 
-def map_at_r(neighbour_labels: np.ndarray, query_labels: np.ndarray, r: np.ndarray) -> float:
-    """``MAP@R = mean_q AP@R(q)``."""
-    return float(np.mean(average_precision_at_r_per_query(neighbour_labels, query_labels, r)))
-
-
 def r_precision_per_query(
     neighbour_labels: np.ndarray, query_labels: np.ndarray, r: np.ndarray
 ) -> np.ndarray:
@@ -90,8 +81,3 @@ def r_precision_per_query(
     width = int(r.max()) if r.size else 0
     in_r = np.arange(1, width + 1)[None, :] <= r[:, None]
     return (rel[:, :width] & in_r).sum(axis=1) / r
-
-
-def r_precision(neighbour_labels: np.ndarray, query_labels: np.ndarray, r: np.ndarray) -> float:
-    """``R-precision = mean_q RP(q)``."""
-    return float(np.mean(r_precision_per_query(neighbour_labels, query_labels, r)))

@@ -20,7 +20,8 @@ Item = TypeVar("Item")
 
 
 def default_workers() -> int:
-    """One worker per CPU thread torch uses, at most ``MAX_WORKERS``; 1 without ``threadpoolctl``."""
+    """One worker per CPU thread torch uses, at most ``MAX_WORKERS`` and the CPU count; 1 without
+    ``threadpoolctl`` (BLAS could not be limited to one thread per worker)."""
     try:
         import threadpoolctl  # noqa: F401
     except ImportError:

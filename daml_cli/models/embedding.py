@@ -50,10 +50,6 @@ class EmbeddingModel(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.embed_features(self.features(images))
 
-    def metric_parameters(self) -> list[nn.Parameter]:
-        """Parameters after the trunk (neck and embedder): the metric's own learning rate applies."""
-        return list(self.neck.parameters()) + list(self.embedder.parameters())
-
 
 class FeatureView(nn.Module):
     """A model seen up to its features: ``forward(x) = model.features(x)`` (what the DAML authors' code

@@ -68,27 +68,22 @@ def test_train_embed_evaluate_retrieve(cli, digits_root: Path, tmp_path: Path) -
     assert page.read_text().count("<img") >= 4
 
 
-HELP_SECONDS = 2.0  # about 0.25 s on an idle laptop; generous for a loaded CI machine
-
-
-def test_help_is_fast_and_imports_no_torch() -> None:
-    # Timed inside the child, so interpreter start-up and a busy machine's process spawn do not count: the import
-    # of every command module plus rendering the help. Importing torch alone takes longer than the bound.
+def test_help_imports_neither_torch_nor_faiss() -> None:
+    # A fresh interpreter: the import of every command module plus rendering the help must not pull in torch
+    # or FAISS (lazy imports in cli/). How long it takes is measured by bench/cli_startup_bench.py, not here.
     probe = (
-        "import sys, time\n"
-        "t = time.perf_counter()\n"
+        "import sys\n"
         "from daml_cli.cli.main import main\n"
         "try:\n"
         "    main(['--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('SECONDS', time.perf_counter() - t, 'torch' in sys.modules, 'faiss' in sys.modules)\n"
+        "print('LOADED', 'torch' in sys.modules, 'faiss' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "train" in done.stdout and "retrieve" in done.stdout and "index" in done.stdout
-    seconds, torch_loaded, faiss_loaded = done.stdout.split("SECONDS")[1].split()
+    torch_loaded, faiss_loaded = done.stdout.split("LOADED")[1].split()
     assert (torch_loaded, faiss_loaded) == ("False", "False")
-    assert float(seconds) < HELP_SECONDS
 
 
 def test_version() -> None:

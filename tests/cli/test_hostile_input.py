@@ -3,6 +3,7 @@ the exit code, the single `error:` line, no traceback, and every file the user h
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -258,8 +259,26 @@ def test_resume_refuses_a_changed_setting(cli, run_copy: Path, digits_root: Path
 
 
 def test_resume_allows_the_budget(cli, run_copy: Path, digits_root: Path) -> None:
+    # The budget is the one setting --resume may change: the run goes on from its step to the new budget,
+    # keeping what it wrote, and records the new budget and nothing else as changed.
+    from daml_cli.config.loading import load_config
+    from daml_cli.models.checkpoint import load_checkpoint
+
+    config_before = load_config(str(run_copy / "config.yaml"))
+    log_before = (run_copy / "metrics.jsonl").read_text()
+    assert load_checkpoint(run_copy / "checkpoints" / "last.pt").step == 6
     code, _, err = cli("train", "--out", run_copy, "--resume", "--data-root", digits_root, "--set", "train.iterations=8", "--device", "cpu")
     assert code == 0, err
+    assert "Traceback" not in err and "error:" not in err
+    assert load_checkpoint(run_copy / "checkpoints" / "last.pt").step == 8
+    log_after = (run_copy / "metrics.jsonl").read_text()
+    assert log_after.startswith(log_before)  # steps 1-6 as they were: resumed, not started again
+    added = [json.loads(line) for line in log_after[len(log_before):].splitlines()]
+    assert [r["step"] for r in added if r["phase"] == "train"] == [8]
+    config_after = load_config(str(run_copy / "config.yaml"))
+    assert config_after.train.iterations == 8
+    new_budget = dataclasses.replace(config_before.train, iterations=8)
+    assert config_after == dataclasses.replace(config_before, train=new_budget)  # and no other setting changed
 
 
 def test_adding_the_same_embeddings_twice_is_refused(cli, gallery: Path, tmp_path: Path) -> None:

@@ -6,17 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from daml_cli.config.loading import available_presets, dump_config, load_config, parse_override, read_yaml
+from daml_cli.config.flat import flatten
+from daml_cli.config.loading import available_presets, dump_config, load_config, parse_override, presets_dir, read_yaml
 from daml_cli.config.schema import RunConfig
-from daml_cli.config.validate import build
+from daml_cli.config.validate import build, to_dict
 from daml_cli.errors import ConfigError
 
 
-def test_every_bundled_preset_validates() -> None:
+def test_every_bundled_preset_validates_and_keeps_every_value_it_sets() -> None:
     names = available_presets()
     assert {"digits-triplet", "cub-triplet", "cars-triplet", "sop-npair"} <= set(names)
     for name in names:
-        assert isinstance(load_config(name), RunConfig)
+        config = load_config(name)  # a preset that fails the schema or a range check raises here
+        written = flatten(read_yaml(presets_dir() / f"{name}.yaml"))
+        written.pop("preset", None)
+        loaded = flatten(to_dict(config))
+        changed = {key: (value, loaded.get(key, "<missing>")) for key, value in written.items()
+                   if loaded.get(key, "<missing>") != value}
+        assert changed == {}, f"{name}: setting -> (in the file, in the config)"
 
 
 def test_overrides_are_typed_and_applied_in_order() -> None:

@@ -59,6 +59,14 @@ def test_partial_file_from_an_earlier_run_is_resumed(server, tmp_path):
     assert dest.read_bytes() == PAYLOAD and server.requests("/f.bin") == ["bytes=1234-"]
 
 
+def test_complete_part_of_unknown_size_is_kept_when_the_server_has_nothing_more(server, tmp_path):
+    server.files["/f.bin"] = PAYLOAD
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD)  # an earlier run got every byte but did not rename
+    dest = _get([server.url("/f.bin")], tmp_path / "f.bin", sha256=SHA)  # no size known: ask for the rest
+    assert dest.read_bytes() == PAYLOAD
+    assert server.requests("/f.bin") == [f"bytes={len(PAYLOAD)}-"]  # answered 416; the checksum decided
+
+
 def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
     server.files["/f.bin"] = PAYLOAD
     server.behaviour["/f.bin"] = "ignore-range"

@@ -32,6 +32,22 @@ def test_json_round_trip() -> None:
     assert list(json.loads(text))[-2:] == ["paths", "labels"]
 
 
+def test_preprocessing_is_normalised_when_built_or_read_and_validate_changes_nothing() -> None:
+    built = _metadata(preprocessing={"resize": 256, "mean": [1, 0, 0]})
+    assert built.preprocessing["mean"] == [1.0, 0.0, 0.0] and all(type(v) is float for v in built.preprocessing["mean"])
+    text = json.dumps({**json.loads(built.to_json()), "preprocessing": {"resize": 256, "mean": [1, 0, 0]}})
+    read = IndexMetadata.from_json(text)
+    assert all(type(v) is float for v in read.preprocessing["mean"])
+    raw = {"resize": 256, "mean": [1, 0, 0]}  # ints, as a hand-edited file might hold
+    read.preprocessing = raw
+    read.validate()
+    assert read.preprocessing is raw and raw == {"resize": 256, "mean": [1, 0, 0]}
+    assert all(type(v) is int for v in raw["mean"])
+    read.preprocessing = {"resize": 0}
+    with pytest.raises(IndexFileError, match="resize"):
+        read.validate()  # still checked, only not rewritten
+
+
 def test_unlabelled_allowed() -> None:
     assert IndexMetadata.from_json(_metadata(labels=None).to_json()).labels is None
 
@@ -101,7 +117,7 @@ def test_class_names_travel_from_embeddings_to_the_sidecar(tmp_path) -> None:
 
     from daml_cli.index.build import build_index_file
     from daml_cli.embeddings.file import read_embeddings, write_embeddings
-    from daml_cli.index.store import add_to_index
+    from daml_cli.index.extend import add_to_index
 
     vectors = np.eye(4, dtype=np.float32)
     names = {"0": "Sanskrit/character05", "1": "Latin/character01", "7": "unused"}

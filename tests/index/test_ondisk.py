@@ -11,7 +11,8 @@ import pytest
 from daml_cli.errors import DamlError
 from daml_cli.embeddings.file import write_embeddings
 from daml_cli.index.ondisk import build_ondisk_ivfpq, ivfdata_path, sample_rows
-from daml_cli.index.store import add_to_index, load_index, search
+from daml_cli.index.extend import add_to_index
+from daml_cli.index.store import load_index, search
 from tests.cli_runner import run_cli
 
 faiss = pytest.importorskip("faiss")

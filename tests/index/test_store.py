@@ -12,7 +12,8 @@ import pytest
 
 from daml_cli.errors import ConfigError, DataError, IndexFileError
 from daml_cli.index.metadata import sidecar_path
-from daml_cli.index.store import add_to_index, build_index, index_params_of, load_index, save_index, search
+from daml_cli.index.extend import add_to_index
+from daml_cli.index.store import build_index, index_params_of, load_index, save_index, search
 
 TYPES = ["flat", "ivfpq", "hnsw"]
 

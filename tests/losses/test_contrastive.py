@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from daml_cli.losses.contrastive import ContrastiveLoss, contrastive
+from daml_cli.losses.contrastive import ContrastiveLoss
+from tests.helpers import contrastive
 
 
 def _loop_contrastive(emb: torch.Tensor, labels: torch.Tensor, margin: float, squared: bool) -> float:

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from daml_cli.losses.distances import euclidean, pairwise_squared_euclidean, squared_euclidean
+from daml_cli.losses.distances import pairwise_squared_euclidean, squared_euclidean
+from tests.helpers import euclidean
 
 
 def test_row_wise_distances_match_a_loop() -> None:

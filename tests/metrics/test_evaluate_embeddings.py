@@ -84,14 +84,14 @@ def test_all_against_all_matches_brute_force(seed: int) -> None:
 def test_default_symmetric_path_matches_brute_force(seed: int, depth: int, monkeypatch) -> None:
     """All-against-all on the CPU: the symmetric list of `depth` neighbours, Recall@K past it from counted
     first-positive ranks (several blocks and workers, tiny chunks), against the brute-force loop."""
-    from daml_cli.metrics import evaluate as evaluate_module
+    from daml_cli.metrics import retrieval_search as search_module
     from daml_cli.metrics.knn_symmetric import symmetric_knn
     from daml_cli.metrics.positive_rank import first_positive_ranks
 
-    monkeypatch.setattr(evaluate_module, "RANK_LIST_DEPTH", depth)
-    monkeypatch.setattr(evaluate_module, "symmetric_knn", lambda emb, k: symmetric_knn(emb, k, block_rows=8,
+    monkeypatch.setattr(search_module, "RANK_LIST_DEPTH", depth)
+    monkeypatch.setattr(search_module, "symmetric_knn", lambda emb, k: symmetric_knn(emb, k, block_rows=8,
                                                                                         workers=2))
-    monkeypatch.setattr(evaluate_module, "first_positive_ranks",
+    monkeypatch.setattr(search_module, "first_positive_ranks",
                         lambda *a: first_positive_ranks(*a, chunk_rows=5, workers=2))
     rng = np.random.default_rng(seed)
     n = 45
@@ -104,6 +104,24 @@ def test_default_symmetric_path_matches_brute_force(seed: int, depth: int, monke
         expected, excluded = brute_force_metrics(x, labels, ks, range(n), range(n))
         assert res.metrics == pytest.approx({key: expected[key] for key in res.metrics})
         assert res.excluded_queries == excluded
+
+
+@pytest.mark.parametrize(
+    ("n", "ks", "metrics", "depth"),
+    [
+        (90, (1, 2, 4, 8), ("recall",), 8),  # the largest K, below RANK_LIST_DEPTH = 32
+        (90, (1, 100), ("recall",), 32),  # capped at RANK_LIST_DEPTH; K = 100 comes from counted ranks
+        (90, (1,), RETRIEVAL, 39),  # the largest R: 40 items of one class, minus the query itself
+        (90, (1,), ("map@r",), 39),
+        (20, (1, 500), ("recall",), 19),  # N − 1 bounds everything (20 items)
+    ],
+)
+def test_symmetric_search_depth_is_max_of_r_and_capped_k(n, ks, metrics, depth) -> None:
+    # The list depth of the symmetric path: min(N − 1, max(largest R, min(largest K, 32))).
+    labels = np.r_[np.zeros(40, np.int64), np.repeat(np.arange(1, 11), 5)][:n]
+    x = np.random.default_rng(0).standard_normal((labels.size, 4)).astype(np.float32)
+    res = evaluate_embeddings(x, labels, ks=ks, metrics=metrics, device="cpu")
+    assert "symmetric" in res.backend and res.details["knn_k"] == depth
 
 
 def test_singleton_classes_are_excluded_and_counted() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daml_cli.metrics import evaluate as evaluate_module
 from daml_cli.metrics.evaluate import evaluate_embeddings
+from daml_cli.metrics import retrieval_search as search_module
 from daml_cli.metrics import knn_symmetric
 from daml_cli.metrics.knn_symmetric import TopLists, symmetric_knn
 
@@ -163,7 +163,7 @@ def test_evaluate_takes_the_symmetric_path_and_agrees_with_the_chunked_one(seed:
     n = 60
     labels = rng.integers(0, 9, size=n)
     x = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
-    monkeypatch.setattr(evaluate_module, "symmetric_knn",
+    monkeypatch.setattr(search_module, "symmetric_knn",
                         lambda emb, k: symmetric_knn(emb, k, block_rows=16))
     sym = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"), device="cpu")
     plain = evaluate_embeddings(x, labels, ks=(1, 2, 5, 50), metrics=("recall", "map@r", "r_precision"),

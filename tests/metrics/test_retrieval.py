@@ -5,14 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daml_cli.metrics.retrieval import (
-    average_precision_at_r_per_query,
-    map_at_r,
-    r_precision,
-    r_precision_per_query,
-    recall_at_k,
-    recall_at_k_per_query,
-)
+from daml_cli.metrics.retrieval import average_precision_at_r_per_query, r_precision_per_query, recall_at_k_per_query
+
+
+def recall_at_k(nl: np.ndarray, ql: np.ndarray, k: int) -> float:
+    """Recall@K = mean over queries of hit_K (the per-query values are what the package computes)."""
+    return float(np.mean(recall_at_k_per_query(nl, ql, [k])[k]))
+
+
+def map_at_r(nl: np.ndarray, ql: np.ndarray, r: np.ndarray) -> float:
+    """MAP@R = mean over queries of AP@R."""
+    return float(np.mean(average_precision_at_r_per_query(nl, ql, r)))
+
+
+def r_precision(nl: np.ndarray, ql: np.ndarray, r: np.ndarray) -> float:
+    """R-precision = mean over queries of RP."""
+    return float(np.mean(r_precision_per_query(nl, ql, r)))
 
 
 def loop_ap_at_r(row: list[int], label: int, r: int) -> float:

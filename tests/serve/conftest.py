@@ -83,7 +83,7 @@ def stop_server(process: subprocess.Popen[str]) -> None:
 
 @pytest.fixture(scope="session")
 def server(served_gallery: Gallery) -> Iterator[str]:
-    """Base URL of a server with a small upload limit and a long batching window (so concurrent queries meet)."""
+    """Base URL of a server with a small upload limit, a 100 ms batching window and k up to 50."""
     process, url = start_server(served_gallery.index, "--max-upload-mb", str(UPLOAD_LIMIT_MB), "--batch-wait-ms", "100", "--max-k", "50")
     try:
         yield url

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,35 +81,87 @@ def test_multipart_with_several_files_answers_each(server: str, served_gallery: 
     assert [a["results"][0]["id"] for a in response.json()] == [3, 40, 500]
 
 
-def test_concurrent_clients_share_forward_passes(server: str, served_gallery: Gallery) -> None:
-    before = httpx.get(server + "health", timeout=10).json()
-    clients, per_client = 8, 3
-    barrier = threading.Barrier(clients, timeout=60)
+@contextlib.contextmanager
+def in_process_server(app: object) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free 127.0.0.1 port in a thread of this process; yields the base URL."""
+    import uvicorn
+
+    from daml_cli.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.02)
+        assert server.started, "the in-process server did not start"
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def test_concurrent_clients_share_forward_passes(served_gallery: Gallery, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deterministic: the first query's forward pass is held until every other client's query is queued in the
+    # batcher, so those queries must all meet in the next pass; nothing depends on how threads are scheduled.
+    from daml_cli.serve import app as app_module
+    from daml_cli.serve.batcher import Batcher
+    from daml_cli.serve.engine import SearchEngine
+
+    clients = 8
+    queued = threading.Semaphore(0)  # one release per query the batcher has queued
+    first_held = threading.Event()
+    passes: list[list[str]] = []
+
+    class CountingBatcher(Batcher):  # the real batcher; it only reports each submission
+        async def submit(self, item):  # type: ignore[no-untyped-def]
+            queued.release()  # submit puts the item on the queue before it next yields to the event loop
+            return await super().submit(item)
+
+    engine = SearchEngine.open(served_gallery.index, device="cpu")
+    answer = engine.answer
+
+    def held_answer(queries):  # type: ignore[no-untyped-def]
+        if not passes:
+            first_held.set()
+            for _ in range(clients):  # the first query and the clients - 1 sent while it is held
+                assert queued.acquire(timeout=60), "not every query reached the batcher"
+        passes.append([query.name for query in queries])
+        return answer(queries)
+
+    engine.answer = held_answer  # type: ignore[method-assign]
+    monkeypatch.setattr(app_module, "Batcher", CountingBatcher)
+    settings = app_module.ServeSettings(max_batch=32, batch_wait_s=0.0)
     answers: dict[int, int] = {}
     failures: list[str] = []
 
-    def client(number: int) -> None:
-        with httpx.Client(timeout=60) as session:
-            barrier.wait()
-            for round_ in range(per_client):
-                gallery_id = 100 + number * per_client + round_
-                response = session.post(f"{server}search?k=3", content=Path(served_gallery.paths[gallery_id]).read_bytes())
-                if response.status_code != 200:
-                    failures.append(response.text)
-                    continue
-                answers[gallery_id] = response.json()[0]["results"][0]["id"]
+    def client(gallery_id: int) -> None:
+        data = Path(served_gallery.paths[gallery_id]).read_bytes()
+        response = httpx.post(f"{url}search?k=3", files={"image": (f"{gallery_id}.png", data, "image/png")}, timeout=60)
+        if response.status_code != 200:
+            failures.append(response.text)
+        else:
+            answers[gallery_id] = response.json()[0]["results"][0]["id"]
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not failures and not any(t.is_alive() for t in threads)
-    assert answers == {gallery_id: gallery_id for gallery_id in answers} and len(answers) == clients * per_client
-    after = httpx.get(server + "health", timeout=10).json()
-    assert after["queries"] - before["queries"] == clients * per_client
-    assert after["batches"] - before["batches"] < clients * per_client  # some queries shared a forward pass
-    assert after["largest_batch"] > 1
+    with in_process_server(app_module.create_app(engine, settings)) as url:
+        first = threading.Thread(target=client, args=(100,))
+        first.start()
+        assert first_held.wait(timeout=60), "the first query never reached a forward pass"
+        others = [threading.Thread(target=client, args=(101 + n,)) for n in range(clients - 1)]
+        for thread in others:
+            thread.start()
+        for thread in [first, *others]:
+            thread.join(timeout=120)
+        health = httpx.get(url + "health", timeout=10).json()
+    assert not failures and len(answers) == clients
+    assert answers == {gallery_id: gallery_id for gallery_id in range(100, 100 + clients)}
+    assert passes[0] == ["100.png"] and sorted(passes[1]) == sorted(f"{101 + n}.png" for n in range(clients - 1))
+    assert len(passes) == 2  # the seven queries that arrived together shared one forward pass
+    assert (health["batches"], health["queries"], health["largest_batch"]) == (2, clients, clients - 1)
 
 
 def _png(width: int, height: int, noise: bool = False) -> bytes:

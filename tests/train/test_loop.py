@@ -148,7 +148,22 @@ def test_bf16_autocast_on_cpu(digits_root: Path, tmp_path: Path) -> None:
     assert resolve_precision("auto", torch.device("cpu")).dtype is None
     with pytest.raises(ConfigError, match="fp16 needs a CUDA GPU"):
         resolve_precision("fp16", torch.device("cpu"))
-    result = train(tiny_config(digits_root, "train.amp=bf16", "train.iterations=4", "train.eval_every=2"), tmp_path / "run")
+    # Watch every convolution and linear layer of a training-mode forward: under bf16 autocast they compute in
+    # bfloat16, whichever objective or loop runs them; without autocast they would return float32.
+    seen: list[torch.dtype] = []
+
+    def record(module: torch.nn.Module, inputs: object, output: object) -> None:
+        layer = isinstance(module, (torch.nn.Conv2d, torch.nn.Linear))
+        if module.training and layer and isinstance(output, torch.Tensor):
+            seen.append(output.dtype)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        result = train(tiny_config(digits_root, "train.amp=bf16", "train.iterations=4", "train.eval_every=2"),
+                       tmp_path / "run")
+    finally:
+        handle.remove()
+    assert seen and set(seen) == {torch.bfloat16}, f"training forward dtypes: {sorted(set(map(str, seen)))}"
     assert result.steps == 4 and 0.0 <= result.best_value <= 1.0
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(r["loss"] == r["loss"] for r in records if r["phase"] == "train")  # finite, not NaN

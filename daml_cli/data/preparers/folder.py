@@ -134,11 +134,6 @@ def scan_source(directory: Path, what: str = "source folder") -> Scan:
     return Scan([ClassFolder(name, tuple(found[name])) for name in names], skipped)
 
 
-def scan_classes(directory: Path, what: str = "source folder") -> list[ClassFolder]:
-    """The class folders of `scan_source` (without the skipped count)."""
-    return scan_source(directory, what).classes
-
-
 def split_classes(
     classes: Sequence[ClassFolder], test_fraction: float, seed: int
 ) -> tuple[list[ClassFolder], list[ClassFolder]]:
