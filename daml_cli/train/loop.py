@@ -143,7 +143,7 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         if not self.val_rows:
             return {}
-        paths = [self.manifest.root / row.path for row in self.val_rows]
+        paths = [self.manifest.absolute(row) for row in self.val_rows]
         embeddings = embed_paths(
             self.objective.validation_model(max(self.step - 1, 0)), paths, self.preprocessing, self.device, self.config.train.batch_size_eval,
             loader_workers(self.config.data.workers),
