@@ -1,1 +1,1 @@
-"""Training: the loop, objectives (baseline and DAML), checkpoints, logs."""
+"""Training: the loop, the phase-table update every method shares, the methods (train/methods/), checkpoints, logs."""

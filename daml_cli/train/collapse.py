@@ -1,4 +1,4 @@
-"""What DAML does when its synthetic negatives collapse onto their anchors (spec §8, pitfall 3).
+"""What DAML does when its synthetic negatives collapse onto their anchors (a known failure of the method).
 
 A synthetic negative at its anchor is a same-class sample labelled negative: label noise that the metric
 would learn from. The guard watches ``syn_to_anchor = mean ||x̃−x|| / ||x−x⁻||`` (computed before the update)

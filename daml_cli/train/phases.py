@@ -97,8 +97,8 @@ class PhaseTable:
         return self.locate(step)[1] == step
 
     def stage(self, step: int) -> str:
-        """The phase name to report with a step: "" for a single-phase schedule (nothing to tell apart)."""
-        return "" if len(self.active()) <= 1 else self.at(step).name
+        """The phase name to report with a step: "" for a schedule of one phase (nothing to tell apart)."""
+        return "" if len(self.phases) == 1 else self.at(step).name
 
     def boundaries(self) -> list[tuple[str, int]]:
         """(phase name, first step) of every phase that takes a step."""

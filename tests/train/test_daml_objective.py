@@ -334,7 +334,7 @@ def test_disabled_and_pretraining_reproduce_the_baseline_exactly(loss: str) -> N
     daml = build_objective(daml_model, build_loss(config.loss), config)
     assert isinstance(daml, DamlObjective)
     for step, images in enumerate(batches):
-        assert daml.phase(step) == "pretrain"
+        assert daml.stage(step) == "pretrain"
         assert baseline.train_step(images, LABELS, step)["loss"].item() == expected[step]
         assert daml.train_step(images, LABELS, step)["loss"].item() == expected[step]
     for mine, theirs in zip(daml_model.parameters(), reference.parameters()):
@@ -346,7 +346,7 @@ def test_disabled_and_pretraining_reproduce_the_baseline_exactly(loss: str) -> N
 def test_schedule_pretrain_then_generator_warmup_then_joint() -> None:
     config = _config(pretrain_iters=1, gen_warmup_iters=2)
     objective = _objective(config)
-    assert [objective.phase(s) for s in range(5)] == ["pretrain", "gen_warmup", "gen_warmup", "joint", "joint"]
+    assert [objective.stage(s) for s in range(5)] == ["pretrain", "gen_warmup", "gen_warmup", "joint", "joint"]
     images = _images()
     snapshot = lambda module: [p.detach().clone() for p in module.parameters()]  # noqa: E731
     gen_before, metric_before = snapshot(objective.generator), snapshot(objective.model)

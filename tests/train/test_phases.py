@@ -25,7 +25,7 @@ def test_steps_fall_in_consecutive_phases_and_empty_phases_take_none() -> None:
 
 
 def test_a_single_phase_reports_no_stage() -> None:
-    single = PhaseTable((Phase("warmup", {"metric": {"loss": 1.0}}, steps=0), Phase("train", {"metric": {"loss": 1.0}})))
+    single = PhaseTable((Phase("train", {"metric": {"loss": 1.0}}),))
     assert single.stage(0) == "" and _table().stage(2) == "warm"
 
 

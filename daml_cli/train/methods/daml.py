@@ -125,13 +125,9 @@ class DamlObjective(PhasedObjective):
 
     def validation_model(self, step: int) -> torch.nn.Module:
         """The raw features during pre-training with ``pretrain_validate_on: features`` (the authors' code)."""
-        if self.daml.pretrain_validate_on == "features" and self.phase(step) == "pretrain":
+        if self.daml.pretrain_validate_on == "features" and self.stage(step) == "pretrain":
             return FeatureView(self.model)
         return self.model
-
-    def phase(self, step: int) -> str:
-        """``pretrain``, ``gen_warmup`` or ``joint`` for the 0-based `step`."""
-        return self.table.at(step).name
 
     # -- forward -----------------------------------------------------------------------------------
     def forward_terms(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> DamlTerms:

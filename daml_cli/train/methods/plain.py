@@ -37,10 +37,8 @@ def plain_phases(loss: TupleLoss, config: RunConfig) -> PhaseTable:
     """``warmup`` (only for a loss with parameters: its ``warmup_steps`` with the trunk frozen, the
     Proxy-Anchor authors' recipe), then ``train``."""
     warmup = int(getattr(loss, "warmup_steps", 0)) if loss_parameter_groups(loss, config) else 0
-    return PhaseTable((
-        Phase("warmup", METRIC_ROUTE, steps=warmup, frozen=("trunk",)),
-        Phase("train", METRIC_ROUTE),
-    ))
+    train = Phase("train", METRIC_ROUTE)
+    return PhaseTable((Phase("warmup", METRIC_ROUTE, steps=warmup, frozen=("trunk",)), train) if warmup else (train,))
 
 
 def real_loss_step(
