@@ -24,9 +24,8 @@ from typing import Any
 from daml_cli.atomic import atomic_write_text
 from daml_cli.compare.plan import RunSpec
 from daml_cli.config.flat import flatten
-from daml_cli.config.loading import read_yaml
-from daml_cli.config.schema import RunConfig
-from daml_cli.config.validate import build, to_dict
+from daml_cli.config.loading import read_yaml, saved_config
+from daml_cli.config.validate import to_dict
 from daml_cli.errors import ConfigError
 from daml_cli.train.reporting import TrainReporter
 from daml_cli.train.run_dir import RunDir
@@ -42,7 +41,7 @@ def check_same_config(
 ) -> None:
     """Refuse a stored run whose configuration differs from the requested one, naming the first key."""
     try:
-        normalized = to_dict(build(RunConfig, saved))
+        normalized = to_dict(saved_config(saved))
     except ConfigError as error:
         raise ConfigError(f"{source} holds a configuration this version cannot read: {error.message}") from None
     old, new = flatten(normalized), flatten(to_dict(spec.config))

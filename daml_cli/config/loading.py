@@ -115,6 +115,12 @@ def load_config(
     return config
 
 
+def saved_config(data: dict[str, Any]) -> RunConfig:
+    """A RunConfig from a stored run's settings (config.yaml, a checkpoint, a compare report), read as it would
+    be loaded today: a run saved before the ``synthesis`` key existed compares equal to the same run now."""
+    return resolve_synthesis(build(RunConfig, data))
+
+
 def dump_config(config: RunConfig, preset: str | None = None) -> str:
     """YAML text of a fully merged config: enough to reproduce the run with `--preset RUN/config.yaml`."""
     data = to_dict(config)

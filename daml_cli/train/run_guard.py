@@ -23,19 +23,18 @@ def is_main_process() -> bool:
 
 def saved_config(run: RunDir) -> Any | None:
     """The configuration the run in `run` was trained with: its config.yaml, else its last checkpoint's."""
-    from daml_cli.config.schema import RunConfig
-    from daml_cli.config.validate import build
+    from daml_cli.config.loading import saved_config
 
     if run.config.is_file():
         from daml_cli.config.loading import read_yaml
 
         data = read_yaml(run.config)
         data.pop("preset", None)
-        return build(RunConfig, data)
+        return saved_config(data)
     if run.last.is_file():
         from daml_cli.models.checkpoint import load_checkpoint
 
-        return build(RunConfig, load_checkpoint(run.last).config)
+        return saved_config(load_checkpoint(run.last).config)
     return None
 
 

@@ -79,3 +79,19 @@ def test_digits_daml_preset_is_the_baseline_plus_daml() -> None:
     assert differing and all(key.startswith("daml.") or key in ("optim.lr_generator", "synthesis") for key in differing)
     config = load_config("digits-triplet-daml", ["train.iterations=20"])
     assert config.daml.enabled and config.daml.pretrain_iters + config.daml.gen_warmup_iters < 20  # joint steps in 20
+
+
+def test_a_run_stored_before_the_synthesis_key_is_still_the_same_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from daml_cli.compare.plan import RunSpec
+    from daml_cli.compare.runs import check_same_config
+    from daml_cli.config.loading import load_config
+    from daml_cli.config.validate import to_dict
+
+    config = load_config("digits-triplet-daml")
+    saved = to_dict(config)
+    del saved["synthesis"]  # as written before the key existed: daml.enabled alone said DAML
+    spec = RunSpec("daml", "digits-triplet-daml", 0, [], config, tmp_path)
+    check_same_config(saved, spec, tmp_path / "config.yaml")  # no error: the same run
+    saved["daml"]["enabled"] = False
+    with pytest.raises(ConfigError, match="daml.enabled"):
+        check_same_config(saved, spec, tmp_path / "config.yaml")
