@@ -22,7 +22,8 @@ def demo(
     from daml_cli.safety.terminal import for_rich
 
     outcome = run_demo(workdir, device, RichTrainReporter())
-    results.print(metrics_table(outcome.metrics, title="test digits 5-9 (never seen in training)"))
+    results.print("test digits 5-9, never seen in training:")  # a title this long would wrap over the narrow table
+    results.print(metrics_table(outcome.metrics, title=""))
     for query in outcome.retrieval.queries:
         for line in retrieval_lines(query):
             results.print(for_rich(line))
