@@ -1,26 +1,43 @@
-"""Line charts against the training step, drawn with Pillow (matplotlib is not a dependency).
+"""A run's ``curves.png``: what a person compares together, in up to three panels on one step axis
+(drawing: report/chart.py).
 
-`write_curves`: a run's `curves.png`, two panels side by side, each with its own y range, tick labels and a
-legend: the numeric fields of the ``train`` records (minus throughput fields) and of the ``val`` records.
-`write_line_chart`: one panel of named series, e.g. `daml compare`'s validation curves of every run.
+1. **loss terms** (log10 axis, so J_gen ≈ 90 and a triplet loss ≈ 0.01 are both visible; a zero sits on the
+   bottom edge and the panel says so);
+2. **fractions and distances** (linear, from 0 to 1 or to the largest distance);
+3. **validation metrics** (the ``val`` records).
+
+The grouping rule, generic so that new methods' terms land sensibly: a numeric field of the ``train`` records
+(minus ``step``, ``images_per_s``, ``data_wait``) goes to panel 2 when
+
+* its name has a word (the name split at every non-letter) among FRACTION_WORDS and all its values lie in
+  [0, 1] (``active_fraction``, ``adv_active``), or
+* it is a distance: its name starts with ``syn_to_`` or has a word among DISTANCE_WORDS, and no value is
+  negative (``syn_to_anchor``); panel 2's axis then reaches the largest distance;
+
+every other field is loss-like and goes to panel 1 (``j_gen``, ``j_metric``, ``j_recon``, ``ce``, a proxy term…).
+
+Every series of the figure gets its own colour-and-dash pair (chart_style.series_style); a series equal to an
+earlier one of its panel at every step is named "NAME (= OTHER)" so a hidden line is accounted for. The
+``stage`` field of the train records (DAML: pretrain, gen_warmup, joint) is shaded across the panels: a stage
+runs from halfway between its first record and the previous stage's last record (exact to within
+``train.log_every / 2`` steps) to the same point before the next stage; a stage with no record is not shown.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
 from daml_cli.atomic import atomic_path
-from daml_cli.report.scatter import PALETTE
+from daml_cli.report.chart import Band, Figure, Panel, Series, draw_figure
+from daml_cli.report.chart_style import series_style
 
 NOT_PLOTTED = {"step", "images_per_s", "data_wait", "best"}
-PANEL_W, PANEL_H = 620, 340
-PAD_L, PAD_R, PAD_T, PAD_B = 64, 150, 40, 40  # the legend sits in the right padding
-FONT = 13
+FRACTION_WORDS = {"fraction", "active", "ratio", "share", "rate"}
+DISTANCE_WORDS = {"dist", "distance", "distances"}
+WIDTH = 1200
 
 
 def series(records: Sequence[dict[str, Any]], phase: str) -> dict[str, list[tuple[float, float]]]:
@@ -36,87 +53,76 @@ def series(records: Sequence[dict[str, Any]], phase: str) -> dict[str, list[tupl
     return {name: sorted(points) for name, points in found.items()}
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2 or 5 times a power of ten apart) covering [low, high]."""
-    if high <= low:
-        return [low]
-    raw = (high - low) / (count - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+def is_fraction(name: str, points: Sequence[tuple[float, float]]) -> bool:
+    """The grouping rule of the module docstring: True for panel 2 (fractions and distances)."""
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    values = [value for _, value in points]
+    if words & FRACTION_WORDS and all(0.0 <= v <= 1.0 for v in values):
+        return True
+    distance = name.lower().startswith("syn_to_") or bool(words & DISTANCE_WORDS)
+    return distance and all(v >= 0.0 for v in values)
 
 
-def _panel(
-    canvas: Image.Image, corner: tuple[int, int], title: str, data: dict[str, list[tuple[float, float]]],
-    steps: tuple[float, float], colours: dict[str, tuple[int, int, int]] | None = None,
-) -> None:
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=FONT)
-    left, top = corner
-    x0, y0, x1, y1 = left + PAD_L, top + PAD_T, left + PANEL_W - PAD_R, top + PANEL_H - PAD_B
-    draw.text((left + PAD_L, top + 10), title, fill=(20, 20, 20), font=ImageFont.load_default(size=FONT + 3))
-    draw.rectangle((x0, y0, x1, y1), outline=(150, 150, 150))
-    if not data:
-        draw.text((x0 + 12, y0 + 12), "no records yet", fill=(120, 120, 120), font=font)
-        return
-    values = [v for points in data.values() for _, v in points]
-    low, high = min(values), max(values)
-    if high - low < 1e-12:
-        low, high = low - 0.5, high + 0.5
-    first, last = steps
-    span = last - first if last > first else 1.0
+def stages(records: Sequence[dict[str, Any]]) -> list[Band]:
+    """The stages of the train records in step order, with the boundaries of the module docstring."""
+    runs: list[list[Any]] = []  # [name, first step, last step]
+    for record in sorted((r for r in records if r.get("phase") == "train"), key=lambda r: r.get("step", 0)):
+        name, step = record.get("stage"), record.get("step")
+        if not isinstance(name, str) or not name or not isinstance(step, (int, float)):
+            continue
+        if runs and runs[-1][0] == name:
+            runs[-1][2] = step
+        else:
+            runs.append([name, step, step])
+    cuts = [(previous[2] + following[1]) / 2 for previous, following in zip(runs, runs[1:])]
+    starts, ends = [0.0, *cuts], [*cuts, float(runs[-1][2]) if runs else 0.0]
+    return [Band(float(start), float(end), run[0]) for run, start, end in zip(runs, starts, ends)]
 
-    def at(step: float, value: float) -> tuple[float, float]:
-        return x0 + (step - first) / span * (x1 - x0), y1 - (value - low) / (high - low) * (y1 - y0)
 
-    for tick in _ticks(low, high):
-        _, y = at(first, tick)
-        draw.line((x0 - 4, y, x0, y), fill=(120, 120, 120))
-        draw.line((x0 + 1, y, x1 - 1, y), fill=(238, 238, 238))
-        draw.text((x0 - 6, y), f"{tick:.3g}", fill=(90, 90, 90), font=font, anchor="rm")
-    for tick in _ticks(first, last):
-        x, _ = at(tick, low)
-        draw.line((x, y1, x, y1 + 4), fill=(120, 120, 120))
-        draw.text((x, y1 + 6), f"{tick:.0f}", fill=(90, 90, 90), font=font, anchor="mt")
-    draw.text(((x0 + x1) / 2, y1 + 22), "step", fill=(90, 90, 90), font=font, anchor="mt")
-    for index, (name, points) in enumerate(data.items()):
-        colour = (colours or {}).get(name, PALETTE[index % len(PALETTE)])
-        pixels = [at(s, v) for s, v in points]
-        if len(pixels) > 1:
-            draw.line(pixels, fill=colour, width=2)
-        for x, y in pixels if len(pixels) <= 40 else pixels[-1:]:
-            draw.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=colour)
-        legend_y = y0 + 4 + index * (FONT + 6)
-        draw.line((x1 + 12, legend_y + 7, x1 + 28, legend_y + 7), fill=colour, width=3)
-        draw.text((x1 + 32, legend_y), name, fill=(40, 40, 40), font=font)
+def _same_as(name: str, points: list[tuple[float, float]], earlier: dict[str, list[tuple[float, float]]]) -> str:
+    for other, theirs in earlier.items():
+        if len(theirs) == len(points) > 1 and all(
+            a == c and abs(b - d) <= 1e-9 * max(1.0, abs(b)) for (a, b), (c, d) in zip(points, theirs)
+        ):
+            return f"{name} (= {other})"
+    return name
+
+
+def _series(data: dict[str, list[tuple[float, float]]], first_index: int) -> list[Series]:
+    """One Series per field, styles numbered from `first_index`; legend names say which equal an earlier one."""
+    made: list[Series] = []
+    seen: dict[str, list[tuple[float, float]]] = {}
+    for offset, (name, points) in enumerate(data.items()):
+        made.append(Series(_same_as(name, points, seen), points, series_style(first_index + offset)))
+        seen[name] = points
+    return made
+
+
+def draw_run_curves(records: Sequence[dict[str, Any]], title: str = "training curves") -> Figure:
+    """The figure of the module docstring for `records` (metrics.jsonl objects)."""
+    train, val = series(records, "train"), series(records, "val")
+    losses = {n: p for n, p in train.items() if not is_fraction(n, p)}
+    fractions = {n: p for n, p in train.items() if is_fraction(n, p)}
+    loss_series = _series(losses, 0)
+    fraction_series = _series(fractions, len(loss_series))
+    val_series = _series(val, len(loss_series) + len(fraction_series))
+    panels = [Panel("loss terms (log scale)", loss_series, log=True, empty="no training records yet")]
+    if fraction_series:
+        top = max([1.0, *(v for s in fraction_series for _, v in s.points)])
+        panels.append(Panel("fractions and distances", fraction_series, y_range=(0.0, top)))
+    panels.append(Panel("validation metrics", val_series, empty="no validation yet"))
+    all_steps = [s for data in (train, val) for points in data.values() for s, _ in points] or [0.0]
+    return draw_figure(title, panels, WIDTH, (0.0, max(all_steps)), stages(records))
 
 
 def write_curves(records: Sequence[dict[str, Any]], out: Path | str, title: str = "training curves") -> Path:
-    """Draw the training and validation panels of `records` (metrics.jsonl objects) into `out` (PNG)."""
-    train, val = series(records, "train"), series(records, "val")
-    all_steps = [s for data in (train, val) for points in data.values() for s, _ in points] or [0.0]
-    steps = (0.0, max(all_steps))
-    canvas = Image.new("RGB", (2 * PANEL_W, PANEL_H + 30), "white")
-    ImageDraw.Draw(canvas).text((12, 8), title, fill=(20, 20, 20), font=ImageFont.load_default(size=FONT + 5))
-    _panel(canvas, (0, 30), "training loss terms", train, steps)
-    _panel(canvas, (PANEL_W, 30), "validation metrics", val, steps)
-    return _save(canvas, out)
+    """Draw `records` (metrics.jsonl objects) as the figure of the module docstring into `out` (PNG)."""
+    return save_png(draw_run_curves(records, title), out)
 
 
-def write_line_chart(
-    data: dict[str, list[tuple[float, float]]], out: Path | str, title: str,
-    colours: dict[str, tuple[int, int, int]] | None = None,
-) -> Path:
-    """One panel of named (step, value) series into `out` (PNG); `colours` fixes some series' colours."""
-    all_steps = [s for points in data.values() for s, _ in points] or [0.0]
-    canvas = Image.new("RGB", (PANEL_W, PANEL_H), "white")
-    _panel(canvas, (0, 0), title, data, (0.0, max(all_steps)), colours)
-    return _save(canvas, out)
-
-
-def _save(canvas: Image.Image, out: Path | str) -> Path:
+def save_png(figure: Figure, out: Path | str) -> Path:
+    """Write the figure's image to `out` atomically."""
     out = Path(out)
     with atomic_path(out) as tmp:
-        canvas.save(tmp, format="PNG")
+        figure.image.save(tmp, format="PNG")
     return out

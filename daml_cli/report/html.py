@@ -2,6 +2,8 @@
 
 The page needs no other file, so it can be moved, mailed or attached to a run. Hits are marked correct or
 incorrect (green ✓ / red ✗) when both the query's and the hit's labels are known; all text is escaped.
+A row of thumbnails wraps to the window (no horizontal scrolling); a caption reads "✓ #RANK", then the class,
+the score and the file name, one per line.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from daml_cli.report.thumbnails import THUMB_SIZE, load_thumbnail, resolve, to_d
 
 _STYLE = f"""
 body {{ font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }}
-.query {{ display: flex; gap: 10px; align-items: flex-start; padding: 10px 0; border-bottom: 1px solid #ddd; }}
-figure {{ margin: 0; width: {THUMB_SIZE + 8}px; font-size: 11px; text-align: center; overflow-wrap: anywhere; }}
+.query {{ display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; padding: 10px 0;
+          border-bottom: 1px solid #ddd; }}
+figure {{ margin: 0; flex: 0 0 auto; width: {THUMB_SIZE + 8}px; font-size: 11px; line-height: 1.35;
+          text-align: center; overflow-wrap: break-word; }}
+figcaption {{ margin-top: 3px; }}
 figure img {{ width: {THUMB_SIZE}px; height: {THUMB_SIZE}px; object-fit: contain; background: #f4f4f4;
              border: 4px solid #bbb; }}
 figure.probe img {{ border-color: #2f6fd0; }}
@@ -26,6 +31,7 @@ figure.incorrect img {{ border-color: #d0342c; }}
 .mark {{ font-weight: bold; }} .correct .mark {{ color: #2a9d3a; }} .incorrect .mark {{ color: #d0342c; }}
 .missing {{ color: #d0342c; }}
 .note {{ font-size: 12px; color: #666; align-self: center; max-width: 16em; }}
+h1, p {{ overflow-wrap: anywhere; }}
 """
 
 
@@ -67,7 +73,7 @@ def write_retrieval_html(
 
 def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], score_name: str) -> str:
     uri, found = thumb(query.query_path)
-    label = f"<br>{escape(query.query_text)}" if query.query_text else ""
+    label = f"<br>{breakable(query.query_text)}" if query.query_text else ""
     parts = [
         '<section class="query">',
         f'<figure class="probe"><img src="{uri}" alt="query"><figcaption><b>query</b>{label}<br>'
@@ -79,10 +85,11 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
         mark = {True: "✓", False: "✗", None: ""}[correct]
         hit_uri, hit_found = thumb(hit.path)
         hit_class = class_text(hit.label, hit.class_name)
-        hit_label = f" · {escape(hit_class)}" if hit_class else ""
+        rank = f'<span class="mark">{mark}</span> #{hit.rank}' if mark else f"#{hit.rank}"
+        hit_label = f"<br>{breakable(hit_class)}" if hit_class else ""
         parts.append(
             f'<figure class="hit {state}"><img src="{hit_uri}" alt="rank {hit.rank}"><figcaption>'
-            f'<span class="mark">{mark}</span> #{hit.rank}{hit_label}<br>{escape(score_name)} {hit.score:.4g}<br>'
+            f"{rank}{hit_label}<br>{escape(score_name)} {hit.score:.4g}<br>"
             f"{_path_caption(hit.path, hit_found)}</figcaption></figure>"
         )
     if not query.hits:
@@ -94,8 +101,17 @@ def _query_row(query: QueryResult, thumb: Callable[[str], tuple[str, bool]], sco
     return "\n".join(parts)
 
 
+def breakable(text: str) -> str:
+    """`text` escaped, with a line-break opportunity (<wbr>) after each '/', '_' and '-', so a caption wraps
+    a class name such as ``Japanese_(katakana)/character01`` between its parts rather than mid-word."""
+    escaped = escape(text)
+    for mark in "/_-":
+        escaped = escaped.replace(mark, mark + "<wbr>")
+    return escaped
+
+
 def _path_caption(path: str, found: bool) -> str:
-    name = escape(Path(path).name or path)
+    name = breakable(Path(path).name or path)
     text = f'<span title="{escape(path, quote=True)}">{name}</span>'
     return text if found else text + ' <span class="missing">(image not found)</span>'
 

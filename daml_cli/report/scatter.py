@@ -1,6 +1,6 @@
 """Draw a labelled 2-D map (the t-SNE of `daml visualize`) with Pillow: title, caption, framed plot area,
 a qualitative palette cycled with marker shapes, a legend of the largest classes and their names written at
-the class centroids.
+the class centroids where they do not overlap (report/map_labels.py).
 
 Ten qualitative colours (Tableau 10) × six markers give 60 distinguishable styles; beyond that styles repeat,
 which the legend says. Pillow's scalable default font is used (``ImageFont.load_default(size=...)``).
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from daml_cli.report.map_labels import MapLabel, draw_labels, place_labels
+
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
@@ -25,6 +27,12 @@ CENTROID_LABELS = 12  # class names written at the centroids of the largest clas
 TITLE_SIZE, TEXT_SIZE = 20, 13
 LEGEND_WIDTH = 230
 MARGIN = 18
+
+
+@dataclass
+class ClassMap:
+    image: Image.Image
+    labels: list[MapLabel]  # the class names written on the map
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,9 @@ def draw_class_map(
     caption: str,
     size: int,
     seed: int = 0,
-) -> Image.Image:
-    """The map: header (title, caption), a size×size framed plot, and a legend panel on the right."""
+) -> ClassMap:
+    """The map: header (title, caption), a size×size framed plot, and a legend panel on the right; with the
+    class names written on it (report/map_labels.py: never two on top of each other)."""
     title_font = ImageFont.load_default(size=TITLE_SIZE)
     font = ImageFont.load_default(size=TEXT_SIZE)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
@@ -114,22 +123,14 @@ def draw_class_map(
     for i in np.random.default_rng(seed).permutation(len(pixels)).tolist():
         draw_marker(draw, pixels[i, 0], pixels[i, 1], radius, point_styles[i])
 
+    placed: list[MapLabel] = []
     if labels is not None:
         label_font = ImageFont.load_default(size=TEXT_SIZE + 3)
-        placed: list[tuple[float, float, float, float]] = []
-        for label in order[:CENTROID_LABELS]:
-            centre = np.median(pixels[labels == label], axis=0)
-            text = names.get(label, str(label))
-            box = draw.textbbox((0, 0), text, font=label_font)
-            x = float(np.clip(centre[0] - (box[2] - box[0]) / 2, left + 2, left + size - (box[2] - box[0]) - 2))
-            y = float(np.clip(centre[1] - (box[3] - box[1]) / 2, top + 2, top + size - TEXT_SIZE - 4))
-            area = (x - 2, y - 2, x + box[2] - box[0] + 2, y + box[3] - box[1] + 2)
-            if any(area[0] < b[2] and b[0] < area[2] and area[1] < b[3] and b[1] < area[3] for b in placed):
-                continue  # a larger class's name is already written there
-            placed.append(area)
-            draw.text((x, y), text, fill=(0, 0, 0), font=label_font, stroke_width=3, stroke_fill=(255, 255, 255))
+        wanted = [(names.get(label, str(label)), *np.median(pixels[labels == label], axis=0)) for label in order[:CENTROID_LABELS]]
+        placed = place_labels(draw, wanted, label_font, (left, top, left + size, top + size))
+        draw_labels(draw, placed, label_font)
         _legend(draw, font, labels, order, styles, names, (left + size + MARGIN, top))
-    return image
+    return ClassMap(image, placed)
 
 
 def _legend(

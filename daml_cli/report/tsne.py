@@ -69,7 +69,7 @@ def write_tsne_plot(
         matrix = matrix[keep]
         label_vector = None if label_vector is None else label_vector[keep]
     points = tsne_coordinates(matrix, seed, max_iter)
-    image = draw_class_map(points, label_vector, names or {}, title, caption, size, seed)
+    image = draw_class_map(points, label_vector, names or {}, title, caption, size, seed).image
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
         image.save(tmp, format="PNG")

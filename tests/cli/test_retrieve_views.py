@@ -1,8 +1,10 @@
 """`daml retrieve` views: class names from the sidecar, right/wrong marks whenever the query's class is known,
-the query's own file left out, "wrote FILE" lines, and the old option spellings."""
+the query's own file left out, "wrote FILE" lines, the old option spellings; the HTML page in headless Chromium
+at 1280 px (no horizontal overflow, clean captions) and `daml demo`'s top-5 lines at 80 columns."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +14,7 @@ from PIL import Image
 
 from daml_cli.data.manifest import read_manifest
 from daml_cli.inference.embedding_job import embed_to_file
+from tests.serve.cdp import browser_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +113,64 @@ def test_sidecar_without_class_names_still_loads(cli, gallery: Path, digits_root
     (result,), _ = _retrieve(cli, digits_root / "digits" / meta["paths"][0], "--index", old, "-k", "2")
     assert {h["class_name"] for h in result["results"]} == {None}
     assert all(h["correct"] is not None for h in result["results"])
+
+
+PAGE_LAYOUT = """JSON.stringify({
+  scroll: document.documentElement.scrollWidth,
+  client: document.documentElement.clientWidth,
+  right: Math.max(...[...document.querySelectorAll('figure')].map(f => f.getBoundingClientRect().right)),
+  lines: [...document.querySelectorAll('section.query')].map(s => new Set([...s.querySelectorAll('figure')].map(f => Math.round(f.getBoundingClientRect().top))).size),
+  captions: [...document.querySelectorAll('section.query')].map(s => [...s.querySelectorAll('figure.hit figcaption')].map(c => c.innerText)),
+})"""
+
+
+def test_html_page_fits_a_1280_px_window_and_captions_read_cleanly(cli, gallery: Path, digits_root: Path, tmp_path: Path) -> None:
+    meta = json.loads(Path(f"{gallery}.json").read_text())
+    queries = [digits_root / "digits" / meta["paths"][i] for i in (0, 300, 600)]
+    page, data = tmp_path / "page.html", tmp_path / "hits.json"
+    code, _, err = cli("retrieve", *queries, "--index", gallery, "-k", "9", "--html", page, "--json", data, "--device", "cpu")
+    assert code == 0, err
+    with browser_or_skip(tmp_path) as browser:
+        browser.open_file(page, width=1280)
+        shown = json.loads(browser.evaluate(PAGE_LAYOUT))
+    assert shown["client"] == 1280 and shown["scroll"] <= shown["client"]  # no horizontal scroll bar
+    assert shown["right"] <= 1280  # no result cut at the window's edge
+    assert min(shown["lines"]) == 2  # 10 figures of 136 px do not fit one 1280-px line: the row wraps
+    results = json.loads(data.read_text())
+    for captions, result in zip(shown["captions"], results, strict=True):
+        for caption, hit in zip(captions, result["results"], strict=True):
+            expected = ["✓" if hit["correct"] else "✗"] if hit["correct"] is not None else []
+            assert caption.split("\n")[:2] == [" ".join([*expected, f"#{hit['rank']}"]), hit["class_name"]]
+            assert "·" not in caption and Path(hit["path"]).name in caption
+
+
+def test_demo_prints_each_top5_list_on_one_80_column_line(
+    gallery: Path, digits_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from daml_cli.cli.demo import retrieval_lines
+    from daml_cli.inference.retrieval import retrieve
+    from daml_cli.safety.terminal import for_rich
+
+    meta = json.loads(Path(f"{gallery}.json").read_text())
+    monkeypatch.chdir(tmp_path)
+    copies = []  # relative paths of 1 to 79 characters and more: every place a line can wrap at 80 columns
+    for length in range(1, 80, 2):
+        copy = Path("d" * length) / "query.png"
+        copy.parent.mkdir()
+        shutil.copyfile(digits_root / "digits" / meta["paths"][10], copy)
+        copies.append(copy)
+    labels = [meta["labels"][10]] * len(copies)
+    run = retrieve(copies, gallery, k=5, device="cpu", query_labels=labels)
+    console = Console(width=80, record=True, file=io.StringIO())
+    for query in run.queries:
+        for line in retrieval_lines(query):
+            console.print(for_rich(line))
+    shown = console.export_text().splitlines()
+    assert max(len(line) for line in shown) <= 80
+    marks = [line.count("✓") + line.count("✗") for line in shown]
+    assert sorted(m for m in marks if m) == [5] * len(copies)  # each list whole on one line, never split
+    for query, label in zip(run.queries, labels):
+        items = [f"{hit.label}{'✓' if hit.label == label else '✗'}" for hit in query.hits]
+        assert any(line.split(":", 1)[-1].split() == items for line in shown)

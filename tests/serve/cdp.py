@@ -9,10 +9,12 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.sync.client import ClientConnection, connect
 
 FLAGS = (
@@ -28,6 +30,22 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+@contextlib.contextmanager
+def browser_or_skip(folder: Path) -> Iterator[Browser]:
+    """A Browser with its profile under `folder`, closed afterwards; skips the test when Chromium is absent
+    ($DAML_CHROMIUM names another executable)."""
+    executable = os.environ.get("DAML_CHROMIUM") or find_chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
+    profile = folder / "profile"
+    profile.mkdir()
+    session = Browser(executable, profile)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 class Browser:
@@ -80,6 +98,12 @@ class Browser:
                 return value
             time.sleep(0.1)
         raise TimeoutError(f"waited {self.timeout_s:.0f} s for {what}")
+
+    def open_file(self, page: Path, width: int = 1280, height: int = 800) -> None:
+        """Show the local file `page` in a viewport `width` CSS pixels wide and wait until it has loaded."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.call("Page.navigate", url=page.resolve().as_uri())
+        self.wait_for(lambda: self.evaluate("document.readyState") == "complete", f"{page.name} to load")
 
     def set_file(self, selector: str, path: Path) -> None:
         root = self.call("DOM.getDocument")["root"]["nodeId"]

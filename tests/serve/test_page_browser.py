@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from daml_cli.index.metadata import IndexMetadata
-from tests.serve.cdp import Browser, find_chromium
+from tests.serve.cdp import Browser, browser_or_skip
 from tests.serve.conftest import Gallery
 
 SHOWN = """JSON.stringify({
@@ -29,16 +29,8 @@ SHOWN = """JSON.stringify({
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
-    executable = os.environ.get("DAML_CHROMIUM") or find_chromium()
-    if executable is None:
-        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    session = Browser(executable, profile)
-    try:
+    with browser_or_skip(tmp_path) as session:
         yield session
-    finally:
-        session.close()
 
 
 def _shown(browser: Browser) -> dict:
