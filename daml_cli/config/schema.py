@@ -111,6 +111,16 @@ class DamlConfig:
 
 
 @dataclass
+class EeConfig:
+    """Embedding Expansion (Ko & Gu, CVPR 2020; ``synthesis: ee``): synthetic points between same-class pairs,
+    hard-pair mining over real and synthetic points. No parameters; see train/methods/ee.py."""
+
+    n_inner_pts: int = 2  # n, synthetic points per same-class pair, evenly spaced on its segment (authors: 2)
+    normalize: bool = True  # re-L2-normalise every synthetic point (authors' ee_l2norm: on)
+    duplicates: Literal["keep", "drop"] = "keep"  # rows i and its partner make the same points: both copies (authors) or one
+
+
+@dataclass
 class TrainConfig:
     iterations: int = 600
     eval_every: int = 200  # validation evaluation period in iterations (0 = only at the end)
@@ -143,5 +153,6 @@ class RunConfig:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     daml: DamlConfig = field(default_factory=DamlConfig)
+    ee: EeConfig = field(default_factory=EeConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -4,6 +4,9 @@ DAML's generator needs an (anchor, positive, negative) context per synthetic, bu
 pair has no positive, and the paper does not say which one to use. Our choice: for a negative pair (i, j), i < j,
 the anchor is i, the negative is j, and the positive context is a same-class partner of i drawn at random
 (seeded); if i has no partner in the batch, i itself stands in, so ``D(x⁺, x) = 0`` in J_adv.
+
+Embedding Expansion: ``mine(..., real=mask)`` keeps only positive pairs of two real rows, and the negative
+pairs with at least one real end, anchored at a real end (synthetic points are negatives only).
 """
 
 from __future__ import annotations
@@ -61,11 +64,21 @@ class ContrastiveLoss(TupleLoss):
     def from_config(cls, cfg: LossConfig) -> ContrastiveLoss:
         return cls(cfg.margin, cfg.squared)
 
-    def mine(self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None) -> ContrastiveTuples:
+    def mine(
+        self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None,
+        real: torch.Tensor | None = None,
+    ) -> ContrastiveTuples:
+        """Every pair; with `real` (bool per row), positives are pairs of two real rows and a negative pair
+        (a, n) needs a real anchor a and either a synthetic n or a < n (each pair once, anchored at a real end).
+        A slot's positive context is a real partner of its anchor."""
         labels = labels.reshape(-1)
-        pos_a, pos_b = unordered_pairs(same_label_mask(labels))
-        anchor, negative = unordered_pairs(negative_mask(labels))
-        partner, has_partner = random_pick(positive_mask(labels)[anchor], rng)
+        rows = torch.ones_like(labels, dtype=torch.bool) if real is None else real.reshape(-1).to(labels.device)
+        both_real = rows.unsqueeze(1) & rows.unsqueeze(0)
+        pos_a, pos_b = unordered_pairs(same_label_mask(labels) & both_real)
+        upper = torch.ones_like(both_real).triu(diagonal=1)
+        anchored = negative_mask(labels) & rows.unsqueeze(1) & (upper | ~rows.unsqueeze(0))
+        anchor, negative = anchored.nonzero(as_tuple=True)
+        partner, has_partner = random_pick((positive_mask(labels) & both_real)[anchor], rng)
         positive = torch.where(has_partner, partner, anchor)
         return ContrastiveTuples(pos_a, pos_b, anchor, positive, negative)
 

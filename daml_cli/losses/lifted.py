@@ -4,6 +4,9 @@ For a positive pair (i, j) the slots are first side i, ``(anchor i, positive j, 
 negative k of i, then side j, ``(anchor j, positive i, negative l)``. DAML makes one synthetic per slot,
 ``x̃_ik = G([x_k; x_i; x_j])``: the paper does not spell this construction out for the lifted loss, so it
 follows the triplet case with the slot's own anchor and positive as context.
+
+Embedding Expansion: ``mine(..., real=mask)`` keeps only positive pairs of two real rows; their negatives stay
+every row of another label, so synthetic points enter only as negatives.
 """
 
 from __future__ import annotations
@@ -81,12 +84,20 @@ class LiftedLoss(TupleLoss):
     def from_config(cls, cfg: LossConfig) -> LiftedLoss:
         return cls(cfg.lifted_margin, cfg.max_negatives)
 
-    def mine(self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None) -> LiftedTuples:
+    def mine(
+        self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None,
+        real: torch.Tensor | None = None,
+    ) -> LiftedTuples:
+        """Every positive pair with its items' negatives; with `real` (bool per row) only pairs of real rows."""
         labels = labels.reshape(-1)
         chosen = negative_mask(labels)
         if self.max_negatives > 0:
             chosen = random_subset(chosen, self.max_negatives, rng)
-        pair_i, pair_j = unordered_pairs(same_label_mask(labels))
+        same = same_label_mask(labels)
+        if real is not None:
+            rows = real.reshape(-1).to(labels.device)
+            same = same & rows.unsqueeze(1) & rows.unsqueeze(0)
+        pair_i, pair_j = unordered_pairs(same)
         keep = chosen[pair_i].any(dim=1) | chosen[pair_j].any(dim=1)
         pair_i, pair_j = pair_i[keep], pair_j[keep]
         sides = torch.stack([chosen[pair_i], chosen[pair_j]], dim=1)  # (P, 2, B)

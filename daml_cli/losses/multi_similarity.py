@@ -7,6 +7,9 @@ ones the normalisation here decides the geometry, not the scale of the rows).
 
 DAML: every kept negative pair (i, k) is one negative slot ``(anchor i, positive = i's hardest kept positive,
 negative k)``; a synthetic negative x̃ of slot (i, k) replaces ``S_ik`` by ``cos(x_i, x̃)``.
+
+Embedding Expansion: ``mine(..., real=mask)`` lets only the rows of `mask` be anchors and positives; the other
+rows (synthetic points) enter only as negatives of the real anchors, and B is the number of real rows.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class MSPairs:
 
     ``(pos_anchor[m], positive[m])`` are the kept positive pairs and ``(neg_anchor[n], negative[n])`` the kept
     negative pairs, anchor-major; ``hardest_positive[n]`` is the kept positive of ``neg_anchor[n]`` with the
-    lowest similarity. `num_anchors` anchors survived mining.
+    lowest similarity. `num_anchors` anchors survived mining; the loss divides by `divisor` (the batch size B,
+    or the number of real rows when only those may be anchors).
     """
 
     pos_anchor: torch.Tensor
@@ -43,12 +47,13 @@ class MSPairs:
     hardest_positive: torch.Tensor
     batch_size: int
     num_anchors: int
+    divisor: int
 
     def __len__(self) -> int:
         return self.num_anchors
 
 
-def ms_mine(similarity: torch.Tensor, labels: torch.Tensor, epsilon: float) -> MSPairs:
+def ms_mine(similarity: torch.Tensor, labels: torch.Tensor, epsilon: float, real: torch.Tensor | None = None) -> MSPairs:
     """The MS pair miner on a (B, B) similarity matrix S.
 
     For anchor i: ``P_i = {j ≠ i : y_j = y_i, S_ij < 1 − 1e-5}`` and ``N_i = {k : y_k ≠ y_i}``. Kept:
@@ -59,16 +64,21 @@ def ms_mine(similarity: torch.Tensor, labels: torch.Tensor, epsilon: float) -> M
     both tested against the unmined sets P_i and N_i. An anchor with P̃_i or Ñ_i empty is skipped (no pairs).
     With P_i and N_i non-empty the two mined sets are empty together (``min_P S − ε < max_N S ⟺ max_N S + ε >
     min_P S``), and testing against the mined sets instead would change nothing: the extremes survive mining.
+
+    `real` (bool (B,), default all true) restricts anchors i and positives j to the real rows R; the negatives
+    of a real anchor stay every row of another label: ``P_i = {j ∈ R ...}``, ``N_i = {k : y_k ≠ y_i}`` for
+    i ∈ R, nothing for i ∉ R. The divisor is then |R|.
     """
     labels = labels.reshape(-1)
     size = int(labels.shape[0])
     empty = torch.zeros(0, dtype=torch.long, device=labels.device)
     if size == 0:
-        return MSPairs(empty, empty, empty, empty, empty, 0, 0)
+        return MSPairs(empty, empty, empty, empty, empty, 0, 0, 0)
     same = same_label_mask(labels)
     eye = torch.eye(size, dtype=torch.bool, device=labels.device)
-    pos = same & ~eye & (similarity < 1.0 - SELF_TOLERANCE)
-    neg = ~same
+    rows = torch.ones(size, dtype=torch.bool, device=labels.device) if real is None else real.reshape(-1).to(labels.device)
+    pos = same & ~eye & (similarity < 1.0 - SELF_TOLERANCE) & rows.unsqueeze(1) & rows.unsqueeze(0)
+    neg = ~same & rows.unsqueeze(1)
     inf = float("inf")
     min_pos = similarity.masked_fill(~pos, inf).amin(dim=1, keepdim=True)  # +∞ without positives: no negative kept
     max_neg = similarity.masked_fill(~neg, -inf).amax(dim=1, keepdim=True)  # −∞ without negatives: no positive kept
@@ -80,7 +90,9 @@ def ms_mine(similarity: torch.Tensor, labels: torch.Tensor, epsilon: float) -> M
     hardest = similarity.masked_fill(~keep_pos, inf).argmin(dim=1)
     pos_anchor, positive_index = keep_pos.nonzero(as_tuple=True)
     neg_anchor, negative_index = keep_neg.nonzero(as_tuple=True)
-    return MSPairs(pos_anchor, positive_index, neg_anchor, negative_index, hardest[neg_anchor], size, int(anchor.sum()))
+    return MSPairs(
+        pos_anchor, positive_index, neg_anchor, negative_index, hardest[neg_anchor], size, int(anchor.sum()), int(rows.sum())
+    )
 
 
 def ms_from_similarities(
@@ -92,8 +104,10 @@ def ms_from_similarities(
     alpha: float,
     beta: float,
     base: float,
+    divisor: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two terms of the MS loss from the similarities of the kept pairs, each divided by the full batch size B:
+    """The two terms of the MS loss from the similarities of the kept pairs, each divided by the full batch size B
+    (`divisor` when given, e.g. the number of real rows under Embedding Expansion):
 
     ``(1/B) Σ_i (1/α) log(1 + Σ_{j ∈ P̃_i} e^{−α(S_ij − λ)})`` and ``(1/B) Σ_i (1/β) log(1 + Σ_{k ∈ Ñ_i} e^{β(S_ik − λ)})``
 
@@ -102,7 +116,8 @@ def ms_from_similarities(
     """
     pos = grouped_log1p_sum_exp(-alpha * (pos_sim - base), pos_anchor, batch_size).sum() / alpha
     neg = grouped_log1p_sum_exp(beta * (neg_sim - base), neg_anchor, batch_size).sum() / beta
-    return pos / batch_size, neg / batch_size
+    count = batch_size if divisor is None else divisor
+    return pos / count, neg / count
 
 
 def multi_similarity_loss(
@@ -142,10 +157,14 @@ class MultiSimilarityLoss(TupleLoss):
     def from_config(cls, cfg: LossConfig) -> MultiSimilarityLoss:
         return cls(cfg.ms_alpha, cfg.ms_beta, cfg.ms_base, cfg.ms_epsilon)
 
-    def mine(self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None) -> MSPairs:
+    def mine(
+        self, labels: torch.Tensor, embeddings: torch.Tensor | None = None, rng: torch.Generator | None = None,
+        real: torch.Tensor | None = None,
+    ) -> MSPairs:
+        """The official pairs (`ms_mine`); `real` (bool per row) limits anchors and positives to those rows."""
         if embeddings is None:
             raise ValueError("multi_similarity mines on similarities: pass the batch embeddings")
-        return ms_mine(cosine_matrix(embeddings.detach(), embeddings.detach()), labels, self.epsilon)
+        return ms_mine(cosine_matrix(embeddings.detach(), embeddings.detach()), labels, self.epsilon, real)
 
     def negative_slots(self, tuples: MSPairs) -> NegativeSlots:
         return NegativeSlots(anchor=tuples.neg_anchor, positive=tuples.hardest_positive, negative=tuples.negative)
@@ -166,9 +185,10 @@ class MultiSimilarityLoss(TupleLoss):
             slots = self.negative_slots(tuples)
             neg_sim = row_cosine(embeddings[slots.anchor], check_negatives(embeddings, slots, negatives))
         pos, neg = ms_from_similarities(
-            pos_sim, tuples.pos_anchor, neg_sim, tuples.neg_anchor, tuples.batch_size, self.alpha, self.beta, self.base
+            pos_sim, tuples.pos_anchor, neg_sim, tuples.neg_anchor, tuples.batch_size, self.alpha, self.beta, self.base,
+            tuples.divisor,
         )
         loss = pos + neg
-        kept = torch.tensor(len(tuples) / tuples.batch_size, dtype=loss.dtype, device=loss.device)
+        kept = torch.tensor(len(tuples) / tuples.divisor, dtype=loss.dtype, device=loss.device)
         terms = {self.name: loss, "ms_positive": pos, "ms_negative": neg, "kept_anchors": kept}
         return LossOutput(loss, terms, len(tuples))

@@ -78,7 +78,7 @@ def test_shell_completion_completes_names_without_importing_torch() -> None:
     out, err = _complete("daml prepare om", 2)
     assert out.split() == ["omniglot"] and "torch not loaded" in err
     out, err = _complete("daml presets show cub-trip", 3)
-    assert out.split() == ["cub-triplet", "cub-triplet-baseline"] and "torch not loaded" in err
+    assert out.split() == ["cub-triplet", "cub-triplet-baseline", "cub-triplet-ee"] and "torch not loaded" in err
     out, err = _complete("daml pres", 1)
     assert "presets" in out.split()
 
