@@ -28,6 +28,7 @@ from daml_cli.config.loading import read_yaml
 from daml_cli.config.schema import RunConfig
 from daml_cli.config.validate import build, to_dict
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 from daml_cli.train.reporting import TrainReporter
 from daml_cli.train.run_dir import RunDir
 
@@ -51,14 +52,14 @@ def check_same_config(
             continue
         if key not in IGNORED_KEYS and old.get(key) != new.get(key):
             raise ConfigError(
-                f"{source} was run with {key}={old.get(key)!r}, but this comparison asks for {key}={new.get(key)!r}",
+                f"{source} was run with {key}={quote(old.get(key))}, but this comparison asks for {key}={quote(new.get(key))}",
                 f"choose another --out, or {hint}",
             )
     if not same_init(old.get("train.init", ""), old.get("train.init_sha256", ""),
                      new.get("train.init", ""), new.get("train.init_sha256", "")):
         raise ConfigError(
-            f"{source} was started from {old.get('train.init')!r}, but this comparison asks for "
-            f"{new.get('train.init')!r}", f"choose another --out, or {hint}",
+            f"{source} was started from {quote(old.get('train.init'))}, but this comparison asks for "
+            f"{quote(new.get('train.init'))}", f"choose another --out, or {hint}",
         )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from daml_cli.atomic import atomic_path
 from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
 from daml_cli.errors import ConfigError, DamlError, DataError, IndexFileError
+from daml_cli.safety.files import require_regular_file
 from daml_cli.index.gpu import GPU_MAX_K, shard_over_gpus
 from daml_cli.index.header import check_header, read_faiss_header
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
@@ -139,8 +140,7 @@ def load_index(
     """
     faiss = import_faiss()
     path = Path(path)
-    if not path.is_file():
-        raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
+    require_regular_file(path, "index file", IndexFileError, "build one with `daml index build EMB.npz --out INDEX`")
     metadata = IndexMetadata.read(path)
     check_header(path, read_faiss_header(path), metadata)
     if expected_dimension is not None and metadata.dimension != expected_dimension:
@@ -249,8 +249,7 @@ def add_to_index(
     """
     from daml_cli.safety.locks import exclusive_lock
 
-    if not Path(path).is_file():
-        raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
+    require_regular_file(path, "index file", IndexFileError, "build one with `daml index build EMB.npz --out INDEX`")
     with exclusive_lock(index_lock_path(path), f"index {path}"):
         return _add_locked(Path(path), embeddings, paths, labels, checkpoint_sha256, root, class_names)
 
