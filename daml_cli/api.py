@@ -9,15 +9,20 @@
     hits = api.retrieve(["query.png"], index="g.faiss", k=5)  # [{"query": ..., "results": [...]}, ...]
 
 Each function calls the same engine functions as the `daml` command of the same name, with the same
-defaults, and raises `daml_cli.errors.DamlError` (one message, plus a hint) on bad input. Nothing is printed.
+defaults, and raises `daml_cli.errors.DamlError` (one message, plus a hint) on bad input, a wrong argument type
+included (the message names the argument and the type it takes; a single str where a list is taken, as for
+`overrides` or `metrics`, is one item). Nothing is printed.
 Importing this module is cheap: torch is imported by the first function that needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from daml_cli.errors import ConfigError
 
 if TYPE_CHECKING:
     from daml_cli.data.preparers.base import PrepareReport
@@ -29,8 +34,76 @@ METRICS = ("recall", "nmi", "f1", "map@r", "r_precision")  # `daml evaluate --me
 __all__ = ["prepare", "train", "embed", "evaluate", "retrieve"]
 
 
-def _path(value: PathLike | None) -> Path | None:
-    return None if value is None else Path(value)
+# -- argument checks at the boundary: a wrong type is a DamlError naming the argument, never a bare TypeError --
+def _wrong(name: str, kind: str, value: object) -> ConfigError:
+    from daml_cli.safety.terminal import quote
+
+    return ConfigError(f"{name} must be {kind}, got {type(value).__name__} {quote(value)}")
+
+
+def _path(value: object, name: str, required: bool = False) -> Path | None:
+    """`value` as a Path (a str or an os.PathLike); None stays None unless `required`."""
+    if value is None and not required:
+        return None
+    if isinstance(value, (str, os.PathLike)) and not isinstance(value, bytes) and str(value):
+        return Path(value)
+    raise _wrong(name, "a path (a non-empty str or pathlib.Path)", value)
+
+
+def _text(value: object, name: str, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, str):
+        return value
+    raise _wrong(name, "a str", value)
+
+
+def _int(value: object, name: str, required: bool = True) -> int | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _wrong(name, "an int", value)
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise _wrong(name, "a number", value)
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _wrong(name, "True or False", value)
+
+
+def _many(value: object, name: str, kind: str) -> list[Any]:
+    """`value` as a list: a single str (or path) is one item, any other iterable its items."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    if isinstance(value, (bytes, dict)) or not isinstance(value, Iterable):
+        raise _wrong(name, f"a {kind} or a list of them", value)
+    return list(value)
+
+
+def _strings(value: object, name: str, kind: str) -> list[str]:
+    items = _many(value, name, kind)
+    for item in items:
+        if not isinstance(item, str):
+            raise _wrong(f"each item of {name}", f"a str ({kind})", item)
+    return items
+
+
+def _ints(value: object, name: str) -> list[int] | None:
+    """None, an int (one value) or a sequence of ints; a str is refused (``k="1,2"`` is not ``k=[1, 2]``)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _wrong(name, "an int or a list of ints (e.g. k=[1, 2, 4])", value)
+    return [_int(item, f"each item of {name}") for item in value]  # type: ignore[misc]
 
 
 def prepare(
@@ -54,11 +127,14 @@ def prepare(
     from daml_cli.data.preparers.flow import prepare_dataset
 
     options = PrepareOptions(
-        source=_path(source), train_dir=_path(train_dir), test_dir=_path(test_dir), test_fraction=test_fraction,
-        seed=seed, archives=[Path(a) for a in archives], skip_checksum=skip_checksum, force=force,
-        val_classes=val_classes, check_images=check_images, resize=resize,
+        source=_path(source, "source"), train_dir=_path(train_dir, "train_dir"), test_dir=_path(test_dir, "test_dir"),
+        test_fraction=_number(test_fraction, "test_fraction"), seed=_int(seed, "seed"),
+        archives=[_path(a, "each item of archives", True) for a in _many(archives, "archives", "path")],
+        skip_checksum=_flag(skip_checksum, "skip_checksum"), force=_flag(force, "force"),
+        val_classes=_number(val_classes, "val_classes"), check_images=_flag(check_images, "check_images"),
+        resize=_int(resize, "resize", required=False),
     )
-    return prepare_dataset(name, Path(root), options)
+    return prepare_dataset(_text(name, "name"), _path(root, "root", True), options)
 
 
 def train(
@@ -77,12 +153,16 @@ def train(
     from daml_cli.config.request import check_weights_file, default_run_dir, training_config
     from daml_cli.train.loop import train as run_training
 
+    if preset is not None and not (isinstance(preset, (str, os.PathLike)) and str(preset)):
+        raise _wrong("preset", "a preset name or a YAML file (a str or pathlib.Path)", preset)
+    out_path, resume = _path(out, "out"), _flag(resume, "resume")
     config, source = training_config(
-        preset, overrides, out=_path(out), resume=resume, data_root=data_root, seed=seed, device=device, weights=weights,
-        init=init,
+        None if preset is None else str(preset), _strings(overrides, "overrides", "key=value override"),
+        out=out_path, resume=resume, data_root=_path(data_root, "data_root"), seed=_int(seed, "seed", required=False),
+        device=_text(device, "device", required=False), weights=_path(weights, "weights"), init=_path(init, "init"),
     )
     check_weights_file(config)
-    result = run_training(config, _path(out) or default_run_dir(source), resume=resume, preset=source)
+    result = run_training(config, out_path or default_run_dir(source), resume=resume, preset=source)
     return Path(result.run_dir)
 
 
@@ -99,7 +179,10 @@ def embed(
     """`daml embed`: write a split's EMB.npz (and a gallery index); returns what was written."""
     from daml_cli.inference.embedding_job import embed_to_file
 
-    return embed_to_file(Path(run), Path(out), _path(data_root), split, dataset, _path(index), device)
+    return embed_to_file(
+        _path(run, "run", True), _path(out, "out", True), _path(data_root, "data_root"), _text(split, "split"),
+        _text(dataset, "dataset", required=False), _path(index, "index"), _text(device, "device"),
+    )
 
 
 def evaluate(
@@ -119,8 +202,10 @@ def evaluate(
     from daml_cli.inference.evaluation import evaluate_source
 
     outcome = evaluate_source(
-        run=_path(run), embeddings=_path(embeddings), data_root=_path(data_root), dataset=dataset, split=split,
-        ks=list(k) if k else None, metrics=list(metrics), device=device, seed=seed, index=_path(index),
+        run=_path(run, "run"), embeddings=_path(embeddings, "embeddings"), data_root=_path(data_root, "data_root"),
+        dataset=_text(dataset, "dataset", required=False), split=_text(split, "split"), ks=_ints(k, "k") or None,
+        metrics=_strings(metrics, "metrics", "metric name"), device=_text(device, "device"), seed=_int(seed, "seed"),
+        index=_path(index, "index"),
     )
     return outcome.flat_metrics()
 
@@ -145,9 +230,10 @@ def retrieve(
     from daml_cli.inference.retrieval import retrieve as run_retrieval
     from daml_cli.report.results import results_as_records
 
-    items = [queries] if isinstance(queries, (str, Path)) else list(queries)
+    items = [_path(q, "each item of queries", True) for q in _many(queries, "queries", "path")]
     run = run_retrieval(
-        [Path(q) for q in items], Path(index), k, device, labels_file=_path(query_labels), exclude_self=not keep_self,
-        checkpoint=_path(checkpoint),
+        items, _path(index, "index", True), _int(k, "k"), _text(device, "device"),
+        labels_file=_path(query_labels, "query_labels"), exclude_self=not _flag(keep_self, "keep_self"),
+        checkpoint=_path(checkpoint, "checkpoint"),
     )
     return results_as_records(run.queries)

@@ -60,3 +60,11 @@ class TrainingInterrupted(DamlError):
     """SIGINT/SIGTERM stopped training after a checkpoint was written."""
 
     exit_code = 130
+
+
+class DamlNotice(UserWarning):
+    """Something the user should know that is not an error (e.g. a dead process's lock was taken over).
+
+    Issued with `warnings.warn`: the CLI prints it as one ``note: <message>`` line on stderr, a library user
+    sees an ordinary Python warning.
+    """

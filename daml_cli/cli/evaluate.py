@@ -8,25 +8,17 @@ from typing import Optional
 import typer
 
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 
 
 def parse_int_list(text: str, option: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ConfigError(f"{option} must be comma-separated integers, got '{text}'", f"e.g. {option} 1,2,4,8") from None
+        raise ConfigError(f"{option} must be comma-separated integers, got {quote(text)}", f"e.g. {option} 1,2,4,8") from None
     if not values or min(values) < 1:
-        raise ConfigError(f"{option} needs integers of at least 1, got '{text}'")
+        raise ConfigError(f"{option} needs integers of at least 1, got {quote(text)}")
     return values
-
-
-def _checkpoint_of(run: Optional[Path]) -> list[Path]:
-    """The checkpoint file `run` names, when it names one (for the output checks)."""
-    if run is None:
-        return []
-    from daml_cli.models.checkpoint import resolve_checkpoint
-
-    return [resolve_checkpoint(run)]
 
 
 def evaluate(
@@ -55,9 +47,11 @@ def evaluate(
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
     if json_out is not None and json_out != STDOUT:
+        from daml_cli.cli.outputs import index_files, run_checkpoint
         from daml_cli.safety.outputs import check_output_file
 
-        check_output_file(Path(json_out), "--json", reads=[embeddings, *_checkpoint_of(run)])
+        reads = [("--embeddings", embeddings), ("the checkpoint", run_checkpoint(run)), *index_files(index)]
+        check_output_file(Path(json_out), "--json", reads=reads)
     spelled, k = ("--k", old_k) if old_k is not None else ("--recall-at", recall_at)
     ks = parse_int_list(k, spelled) if k else None
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]

@@ -7,10 +7,11 @@ Under `torchrun` only rank 0 prints, so an error appears once, not once per proc
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
@@ -27,10 +28,10 @@ def is_main_process() -> bool:
 
 
 def fail(message: str, exit_code: int) -> None:
-    from daml_cli.safety.terminal import plain
+    from daml_cli.safety.terminal import MESSAGE_LIMIT, cut, plain
 
-    if is_main_process():
-        typer.echo(f"error: {plain(message)}", err=True)
+    if is_main_process():  # cut before escaping: a message quoting a huge input stays one short line
+        typer.echo(f"error: {plain(cut(message, MESSAGE_LIMIT))}", err=True)
     else:
         # torchrun stops every process once one exits: give rank 0 time to print the one message first
         import time
@@ -63,13 +64,37 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def print_notices() -> Iterator[None]:
+    """While the block runs, every `DamlNotice` is one ``note: ...`` line on stderr (rank 0 only); other
+    warnings are shown as before."""
+    import warnings
+
+    from daml_cli.errors import DamlNotice
+    from daml_cli.safety.terminal import MESSAGE_LIMIT, cut, plain
+
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if not issubclass(category, DamlNotice):
+                previous(message, category, *args, **kwargs)
+            elif is_main_process():
+                typer.echo(f"note: {plain(cut(str(message), MESSAGE_LIMIT))}", err=True)
+
+        warnings.simplefilter("always", DamlNotice)
+        warnings.showwarning = show
+        yield
+
+
 def run_reporting_failures(run: Callable[[], Any]) -> None:
     """Call `run` (the app, outside standalone mode); every failure becomes one line and a non-zero exit."""
     from typer._click import exceptions as click_exceptions
     from typer.exceptions import Abort
 
     try:
-        code = run()
+        with print_notices():
+            code = run()
     except DamlError as error:
         fail(error.one_line(), error.exit_code)
     except click_exceptions.NoArgsIsHelpError as error:

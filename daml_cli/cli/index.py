@@ -57,14 +57,15 @@ def build(
     check_index_type(index_type)
     params = parse_param_options([*param, *old_param])
     root = image_root if image_root is not None else old_root
-    check_output_file(out, "--out", reads=list(embeddings))
-    check_output_file(sidecar_path(out), "--out's sidecar", reads=list(embeddings))
+    reads = [("an embeddings file", emb) for emb in embeddings]
+    check_output_file(out, "--out", reads=reads)
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=reads)
     if on_disk:
         if index_type != "ivfpq":
             raise ConfigError(f"--on-disk needs --type ivfpq, got {index_type}")
         from daml_cli.index.ondisk import build_ondisk_ivfpq, ivfdata_path
 
-        check_output_file(ivfdata_path(out), "--out's inverted lists", reads=list(embeddings))
+        check_output_file(ivfdata_path(out), "--out's inverted lists", reads=reads)
         metadata = build_ondisk_ivfpq(embeddings, out, params, root, train_size)
         typer.echo(plain(f"wrote {out} ({_describe(metadata)}, {len(embeddings)} shard(s), lists in "
                          f"{ivfdata_path(out)}) and {sidecar_path(out)}"))

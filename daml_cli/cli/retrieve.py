@@ -41,17 +41,18 @@ def retrieve(
     Hits are marked right (✓) or wrong (✗) when the query's class is known: the query is a gallery image,
     its path is in the gallery dataset's manifest, or --query-labels gives it.
     """
-    from daml_cli.cli.outputs import STDOUT, emit_json
+    from daml_cli.cli.outputs import STDOUT, emit_json, index_files, run_checkpoint
     from daml_cli.cli.progress import console
-    from daml_cli.index.metadata import sidecar_path
     from daml_cli.safety.terminal import for_rich
     from daml_cli.inference.retrieval import retrieve as run_retrieval
     from daml_cli.safety.outputs import check_output_file
 
     json_file = None if json_out in (None, STDOUT) else Path(json_out)
+    reads = [*index_files(index), *(("a query", query) for query in queries), ("--query-labels", query_labels),
+             ("--checkpoint", run_checkpoint(checkpoint))]
     for option, target in (("--html", html), ("--grid", grid), ("--json", json_file)):
         if target is not None:
-            check_output_file(target, option, reads=[index, sidecar_path(index), *queries])
+            check_output_file(target, option, reads=reads)
     k = old_k if old_k is not None else top_k
     run = run_retrieval(queries, index, k, device, labels_file=query_labels, exclude_self=not keep_self,
                         checkpoint=checkpoint)

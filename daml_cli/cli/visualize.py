@@ -20,7 +20,7 @@ def visualize(
     from daml_cli.report.embedding_map import plot_embeddings_file
     from daml_cli.safety.outputs import check_output_file
 
-    check_output_file(out, "--out", reads=[embeddings])
+    check_output_file(out, "--out", reads=[("the embeddings file", embeddings)])
 
     with console.status("t-SNE"):
         summary = plot_embeddings_file(embeddings, out, max_points=max_points, seed=seed, size=size, iterations=iterations)

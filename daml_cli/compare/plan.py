@@ -16,6 +16,7 @@ from pathlib import Path
 from daml_cli.config.loading import load_config, parse_override
 from daml_cli.config.schema import RunConfig
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 
 SEED_PLACEHOLDER = "{seed}"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -47,11 +48,11 @@ def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ConfigError(f"--seeds must be comma-separated integers, got '{text}'", "e.g. --seeds 0,1,2") from None
+        raise ConfigError(f"--seeds must be comma-separated integers, got {quote(text)}", "e.g. --seeds 0,1,2") from None
     if not seeds or min(seeds) < 0:
-        raise ConfigError(f"--seeds needs non-negative integers, got '{text}'", "e.g. --seeds 0,1,2")
+        raise ConfigError(f"--seeds needs non-negative integers, got {quote(text)}", "e.g. --seeds 0,1,2")
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds lists a seed twice: '{text}'")
+        raise ConfigError(f"--seeds lists a seed twice: {quote(text)}")
     return seeds
 
 
@@ -61,22 +62,22 @@ def parse_contenders(presets: list[str], set_for: list[str]) -> list[Contender]:
     for text in presets:
         name, preset = text.split("=", 1) if "=" in text else (Path(text).stem, text)
         if not _NAME.match(name):
-            raise ConfigError(f"'{name}' cannot name a compared preset", "use letters, digits, '.', '_' and '-'")
+            raise ConfigError(f"{quote(name)} cannot name a compared preset", "use letters, digits, '.', '_' and '-'")
         if not preset:
-            raise ConfigError(f"'{text}' names no preset", "write NAME=PRESET")
+            raise ConfigError(f"{quote(text)} names no preset", "write NAME=PRESET")
         if name in (n for n, _ in named):
-            raise ConfigError(f"two compared presets are named '{name}'", "name them apart: NAME=PRESET")
+            raise ConfigError(f"two compared presets are named {quote(name)}", "name them apart: NAME=PRESET")
         named.append((name, preset))
     extra: dict[str, list[str]] = {name: [] for name, _ in named}
     for text in set_for:
         head, _, _ = text.partition("=")
         if ":" not in head:
             raise ConfigError(
-                f"--set-for '{text}' is not of the form NAME:key=value", "e.g. --set-for digits-triplet-daml:daml.lambda_adv=10"
+                f"--set-for {quote(text)} is not of the form NAME:key=value", "e.g. --set-for digits-triplet-daml:daml.lambda_adv=10"
             )
         name, override = text.split(":", 1)
         if name not in extra:
-            raise ConfigError(f"--set-for '{text}' names '{name}', which is not compared", f"compared: {', '.join(extra)}")
+            raise ConfigError(f"--set-for {quote(text)} names {quote(name)}, which is not compared", f"compared: {', '.join(extra)}")
         extra[name].append(override)
     return [Contender(name, preset, tuple(extra[name])) for name, preset in named]
 
@@ -95,7 +96,7 @@ def plan_runs(
     """Every (preset, seed) run with its validated configuration; any bad preset or override fails here."""
     for text in [*overrides, *(o for c in contenders for o in c.overrides)]:
         if parse_override(text)[0] == "seed":
-            raise ConfigError(f"override '{text}' sets the seed", "give the seeds with --seeds")
+            raise ConfigError(f"override {quote(text)} sets the seed", "give the seeds with --seeds")
     specs = []
     for contender in contenders:
         for seed in seeds:

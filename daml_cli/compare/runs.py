@@ -27,6 +27,7 @@ from daml_cli.config.flat import flatten
 from daml_cli.config.loading import read_yaml, saved_config
 from daml_cli.config.validate import to_dict
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 from daml_cli.train.reporting import TrainReporter
 from daml_cli.train.run_dir import RunDir
 
@@ -50,14 +51,14 @@ def check_same_config(
             continue
         if key not in IGNORED_KEYS and old.get(key) != new.get(key):
             raise ConfigError(
-                f"{source} was run with {key}={old.get(key)!r}, but this comparison asks for {key}={new.get(key)!r}",
+                f"{source} was run with {key}={quote(old.get(key))}, but this comparison asks for {key}={quote(new.get(key))}",
                 f"choose another --out, or {hint}",
             )
     if not same_init(old.get("train.init", ""), old.get("train.init_sha256", ""),
                      new.get("train.init", ""), new.get("train.init_sha256", "")):
         raise ConfigError(
-            f"{source} was started from {old.get('train.init')!r}, but this comparison asks for "
-            f"{new.get('train.init')!r}", f"choose another --out, or {hint}",
+            f"{source} was started from {quote(old.get('train.init'))}, but this comparison asks for "
+            f"{quote(new.get('train.init'))}", f"choose another --out, or {hint}",
         )
 
 

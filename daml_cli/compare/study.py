@@ -10,10 +10,14 @@ from typing import Any
 from daml_cli.atomic import atomic_write_text
 from daml_cli.compare.curves import draw_curves
 from daml_cli.compare.jobs import Sink, run_all
-from daml_cli.compare.plan import RunSpec, parse_contenders, plan_runs
+from daml_cli.compare.plan import Contender, RunSpec, parse_contenders, plan_runs
 from daml_cli.compare.report import build_report, report_markdown
 from daml_cli.compare.runs import stored_result
 from daml_cli.errors import ConfigError, DataError
+from daml_cli.safety.locks import COMPARE_LOCK_NAME, exclusive_lock
+from daml_cli.safety.outputs import check_output_file, check_output_folder
+
+REPORT_FILES = ("report.json", "report.md", "curves.png")  # written into --out, in this order
 
 
 @dataclass
@@ -55,8 +59,19 @@ def compare(request: CompareRequest, sink: Sink, on_plan: Any = None) -> Compare
     """
     if request.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {request.jobs}")
+    check_output_folder(request.out)
+    for name in REPORT_FILES:
+        check_output_file(request.out / name, "--out")
     contenders = parse_contenders(request.presets, request.set_for)
     specs = plan_runs(contenders, request.seeds, request.overrides, request.out, request.extra)
+    with exclusive_lock(request.out / COMPARE_LOCK_NAME, f"comparison folder {request.out}"):
+        return _compare_locked(request, sink, on_plan, contenders, specs)
+
+
+def _compare_locked(
+    request: CompareRequest, sink: Sink, on_plan: Any, contenders: list[Contender], specs: list[RunSpec]
+) -> CompareOutcome:
+    """`compare` once the runs are planned and the folder is locked against a second comparison."""
     previous = previous_runs(request.out)
     records: dict[tuple[str, int], dict[str, Any]] = {}
     to_train: list[RunSpec] = []
@@ -80,11 +95,11 @@ def compare(request: CompareRequest, sink: Sink, on_plan: Any = None) -> Compare
         {c.name: list(c.overrides) for c in contenders}, {c.name: c.preset for c in contenders},
         [records[(s.name, s.seed)] for s in specs],
     )
-    files = [request.out / "report.json", request.out / "report.md"]
+    files = [request.out / name for name in REPORT_FILES[:2]]
     atomic_write_text(files[0], json.dumps(report, indent=2) + "\n")
     atomic_write_text(files[1], report_markdown(report))
     notes: list[str] = []
-    draw_curves(report["runs"], names, request.out / "curves.png")
-    files.append(request.out / "curves.png")
+    draw_curves(report["runs"], names, request.out / REPORT_FILES[2])
+    files.append(request.out / REPORT_FILES[2])
     counts = {status: sum(run["status"] == status for run in report["runs"]) for status in ("trained", "resumed", "reused")}
     return CompareOutcome(report, counts, files, notes)

@@ -14,6 +14,7 @@ from daml_cli.config.schema import RunConfig
 from daml_cli.config.synthesis import resolve_synthesis
 from daml_cli.config.validate import build, field_annotation, to_dict
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 
 PRESET_SUFFIX = ".yaml"
 
@@ -51,13 +52,14 @@ def resolve_preset(name_or_file: str) -> Path:
     """A preset name from `presets/` or a path to a YAML file."""
     candidate = Path(name_or_file)
     if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        if not candidate.is_file():
-            raise ConfigError(f"preset file {candidate} does not exist")
+        from daml_cli.safety.files import require_regular_file
+
+        require_regular_file(candidate, "preset file", ConfigError)
         return candidate
     path = presets_dir() / f"{name_or_file}{PRESET_SUFFIX}"
     if not path.is_file():
         raise ConfigError(
-            f"unknown preset '{name_or_file}'", f"available presets: {', '.join(available_presets())}"
+            f"unknown preset {quote(name_or_file)}", f"available presets: {', '.join(available_presets())}"
         )
     return path
 
@@ -65,11 +67,11 @@ def resolve_preset(name_or_file: str) -> Path:
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``key=value``; the value is parsed as YAML (``40`` -> int, ``[1,2]`` -> list, ``true`` -> bool)."""
     if "=" not in text:
-        raise ConfigError(f"override '{text}' is not of the form key=value", "e.g. --set train.iterations=40")
+        raise ConfigError(f"override {quote(text)} is not of the form key=value", "e.g. --set train.iterations=40")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise ConfigError(f"override '{text}' has an empty key")
+        raise ConfigError(f"override {quote(text)} has an empty key")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -88,7 +90,7 @@ def apply_override(data: dict[str, Any], key: str, value: Any) -> None:
     for part in parents:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"'{part}' in override '{key}' is not a section")
+            raise ConfigError(f"{quote(part)} in override {quote(key)} is not a section")
         node = child
     node[leaf] = value
 

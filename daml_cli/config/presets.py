@@ -8,6 +8,7 @@ from typing import ClassVar
 from daml_cli.config.loading import available_presets, load_config, resolve_preset
 from daml_cli.config.synthesis import synthesis_of
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 
 
 @dataclass(frozen=True)
@@ -45,5 +46,5 @@ def preset_summaries() -> list[PresetSummary]:
 def preset_text(name: str) -> str:
     """The YAML of a bundled preset, as shipped (comments included)."""
     if name not in available_presets():
-        raise ConfigError(f"unknown preset '{name}'", f"available presets: {', '.join(available_presets())}")
+        raise ConfigError(f"unknown preset {quote(name)}", f"available presets: {', '.join(available_presets())}")
     return resolve_preset(name).read_text(encoding="utf-8")

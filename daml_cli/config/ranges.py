@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from daml_cli.errors import ConfigError, DamlError
+from daml_cli.safety.terminal import quote
 
 MAX_IMAGE_SIDE = 4096  # larger crops or resizes are a typo (or a multi-GB allocation waiting to happen)
 
 
 def _fail(key: str, rule: str, value: Any) -> ConfigError:
-    return ConfigError(f"'{key}' must be {rule}, got {value!r}")
+    return ConfigError(f"'{key}' must be {rule}, got {quote(value)}")
 
 
 def _finite_at_least(key: str, value: float, low: float, strict: bool = False) -> None:

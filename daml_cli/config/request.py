@@ -66,7 +66,8 @@ def check_weights_file(config: RunConfig) -> Path | None:
     """The `model.weights` file, which must exist (its content is checked when the backbone is built)."""
     if not config.model.weights:
         return None
+    from daml_cli.safety.files import require_regular_file
+
     path = Path(config.model.weights).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"weights file {path} does not exist", "check --weights / model.weights")
+    require_regular_file(path, "weights file", ConfigError, "check --weights / model.weights")
     return path

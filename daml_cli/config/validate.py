@@ -7,6 +7,7 @@ import types
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 
 
 def _describe(annotation: Any) -> str:
@@ -61,7 +62,7 @@ def coerce(annotation: Any, value: Any, key: str) -> Any:
     elif annotation is type(None):
         if value is None:
             return None
-    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    shown = quote(value) if not isinstance(value, (dict, list)) else type(value).__name__
     raise ConfigError(f"'{key}' must be {_describe(annotation)}, got {shown}")
 
 
@@ -72,7 +73,7 @@ def build(schema: type, data: dict[str, Any], prefix: str = "") -> Any:
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(
-            f"unknown setting '{prefix}{unknown[0]}'",
+            f"unknown setting {quote(prefix + str(unknown[0]))}",
             f"known settings under '{prefix.rstrip('.') or 'the top level'}': {', '.join(names)}",
         )
     values = {name: coerce(hints[name], data[name], f"{prefix}{name}") for name in names if name in data}
@@ -90,11 +91,11 @@ def field_annotation(schema: type, dotted_key: str) -> Any:
     parts = dotted_key.split(".")
     for depth, part in enumerate(parts):
         if not dataclasses.is_dataclass(current):
-            raise ConfigError(f"unknown setting '{dotted_key}'", f"'{'.'.join(parts[:depth])}' has no sub-settings")
+            raise ConfigError(f"unknown setting {quote(dotted_key)}", f"'{'.'.join(parts[:depth])}' has no sub-settings")
         hints = get_type_hints(current)
         if part not in hints:
             scope = ".".join(parts[:depth]) or "the top level"
-            raise ConfigError(f"unknown setting '{dotted_key}'", f"known settings under {scope}: {', '.join(hints)}")
+            raise ConfigError(f"unknown setting {quote(dotted_key)}", f"known settings under {quote(scope)}: {', '.join(hints)}")
         current = hints[part]
     return current
 

@@ -26,6 +26,7 @@ from daml_cli.data.extract import ExtractLimits, archive_format, list_member_nam
 from daml_cli.data.progress import ByteProgress, Warn, python_warning, silent_progress
 from daml_cli.data.sources import DatasetSources, Layout, SourceFile
 from daml_cli.errors import DataError
+from daml_cli.safety.files import require_regular_file
 
 _PROBE_MEMBERS = 200  # members read from a tar to recognise it (zip directories are read whole)
 
@@ -169,8 +170,7 @@ def from_archives(
             raise DataError(
                 f"--archive {path} is a folder", "pass the downloaded archive file itself, not an extracted folder"
             )
-        if not path.is_file():
-            raise DataError(f"--archive {path} does not exist")
+        require_regular_file(path, "--archive")
         source = identify(dataset, path)
         if source.key in found:
             raise DataError(f"{found[source.key]} and {path} are both {source.filename}", "pass each file once")

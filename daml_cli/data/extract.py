@@ -23,6 +23,7 @@ from typing import IO
 from daml_cli.atomic import atomic_directory
 from daml_cli.data.progress import ByteProgress, silent_progress
 from daml_cli.errors import DataError
+from daml_cli.safety.terminal import quote
 
 _SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource-fork folders in re-packed zips: never needed
 
@@ -73,7 +74,7 @@ def safe_member_name(name: str) -> str | None:
 
 def _refuse(archive: Path, name: str, why: str) -> UnsafeArchiveError:
     return UnsafeArchiveError(
-        f"archive {archive.name}: member '{name}' {why}; refusing to extract it",
+        f"archive {archive.name}: member {quote(name, 200)} {why}; refusing to extract it",
         "the archive is damaged or not the published one; download it again from the official source",
     )
 

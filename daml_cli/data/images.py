@@ -9,6 +9,11 @@ from PIL import Image, ImageOps
 
 from daml_cli.errors import DataError
 from daml_cli.safety.files import require_regular_file
+from daml_cli.safety.images import MAX_PIXELS, ImageTooLarge, open_image
+
+__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "ImageTooLarge", "is_image_file", "load_rgb", "load_rgb_tensor", "open_image",
+           "to_rgb"]
+
 
 # Extensions accepted wherever a user's folders are scanned: prepare, retrieve and export (compared lower-case).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -45,14 +50,15 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_rgb(path: Path | str) -> Image.Image:
-    """Decode the whole image at `path` (EXIF orientation applied) as RGB; a DataError naming the path if unreadable.
+    """Decode the whole image at `path` (EXIF orientation applied) as RGB; a DataError naming the path if unreadable
+    or larger than `MAX_PIXELS`.
 
     The pixels are fully decoded here, so a truncated or corrupt file fails now rather than mid-training.
     """
     path = Path(path)
     require_regular_file(path, "image")  # a FIFO or device would block or stream without end
     try:
-        with Image.open(path) as image:
+        with open_image(path, f"image {path}") as image:
             image.load()
             try:
                 image = ImageOps.exif_transpose(image)
@@ -61,7 +67,9 @@ def load_rgb(path: Path | str) -> Image.Image:
             return to_rgb(image).copy()
     except FileNotFoundError:
         raise DataError(f"image {path} does not exist") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError) as error:
         raise DataError(f"cannot read image {path}: {error}", "replace or remove the file") from None
 
 
@@ -82,9 +90,19 @@ def load_rgb_tensor(path: Path | str) -> "torch.Tensor":
     if path.suffix.lower() in _FAST_DECODE_SUFFIXES:
         from torchvision.io import ImageReadMode, decode_image, read_file
 
+        _check_size(path)
         try:
             return decode_image(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
         except RuntimeError:
             pass  # fall back to PIL, which raises a DataError naming the file when it cannot read it either
     array = np.asarray(load_rgb(path), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def _check_size(path: Path) -> None:
+    """Refuse an image larger than `MAX_PIXELS` from its header alone (before torchvision decodes it)."""
+    try:
+        with open_image(path, f"image {path}"):
+            pass
+    except (OSError, ValueError, SyntaxError):
+        pass  # not readable by PIL either: the decoder below (or `load_rgb`) reports it

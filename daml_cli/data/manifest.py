@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from daml_cli.atomic import atomic_write_text
 from daml_cli.errors import DataError
+from daml_cli.safety.files import require_regular_file
+from daml_cli.safety.terminal import quote
 
 MANIFEST_NAME = "manifest.csv"
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "class_name", "split")
@@ -87,7 +90,7 @@ def validate_rows(rows: Sequence[ManifestRow]) -> None:
         raise DataError("the manifest has no rows", "prepare the dataset again")
     bad_splits = sorted({row.split for row in rows} - set(SPLITS))
     if bad_splits:
-        raise DataError(f"unknown split(s) {bad_splits} in manifest", f"use one of {list(SPLITS)}")
+        raise DataError(f"unknown split(s) {', '.join(quote(s) for s in bad_splits[:5])} in manifest", f"use one of {list(SPLITS)}")
     train_labels = {row.label for row in rows if row.split in ("train", "val")}
     test_labels = {row.label for row in rows if row.split == "test"}
     shared = train_labels & test_labels
@@ -121,8 +124,9 @@ def find_manifest(dataset_dir: Path | str) -> Path:
     if not dataset_dir.is_dir():
         raise DataError(f"dataset folder {dataset_dir} does not exist", "run `daml prepare NAME ROOT` first")
     path = dataset_dir / MANIFEST_NAME
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DataError(f"no {MANIFEST_NAME} in {dataset_dir}", "run `daml prepare NAME ROOT` to create it")
+    require_regular_file(path, "manifest")
     return path
 
 
@@ -131,7 +135,7 @@ def _check_row_path(manifest: Path, line_number: int, relative: str) -> None:
     parts = relative.replace("\\", "/").split("/")
     if not relative or relative.startswith(("/", "\\")) or ".." in parts or (len(relative) > 1 and relative[1] == ":"):
         raise DataError(
-            f"{manifest}:{line_number}: path '{relative}' leaves the dataset folder",
+            f"{manifest}:{line_number}: path {quote(relative, 200)} leaves the dataset folder",
             "manifest paths must be relative to the dataset folder; prepare the dataset again",
         )
 
@@ -157,14 +161,14 @@ def read_manifest(dataset_dir: Path | str) -> Manifest:
                 _check_row_path(path, line_number, fields[0])
                 if fields[0] in first_line:
                     raise DataError(
-                        f"{path}:{line_number} repeats the image {fields[0]} of line {first_line[fields[0]]}",
+                        f"{path}:{line_number} repeats the image {quote(fields[0], 200)} of line {first_line[fields[0]]}",
                         "each image may appear once (duplicates inflate Recall@K); prepare the dataset again",
                     )
                 first_line[fields[0]] = line_number
                 try:
                     label = int(fields[1])
                 except ValueError:
-                    raise DataError(f"{path}:{line_number}: label '{fields[1]}' is not an integer") from None
+                    raise DataError(f"{path}:{line_number}: label {quote(fields[1])} is not an integer") from None
                 extra = dict(zip(extra_columns, fields[4:]))
                 flags = {name: _parse_flag(extra.pop(name)) for name in FLAG_COLUMNS if name in extra}
                 rows.append(
@@ -172,5 +176,7 @@ def read_manifest(dataset_dir: Path | str) -> Manifest:
                 )
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text", "prepare the dataset again") from None
+    except csv.Error as error:  # e.g. a field over the csv module's 128 KiB limit
+        raise DataError(f"{path} is not a readable CSV file ({error})", "prepare the dataset again") from None
     validate_rows(rows)
     return Manifest(root=path.parent, rows=tuple(rows), extra_columns=extra_columns)

@@ -72,7 +72,9 @@ def write_embeddings(
     if labels is not None:
         arrays["labels"] = as_label_vector(labels, matrix.shape[0], "labels")
     if checkpoint_sha256 is not None and not _SHA256.match(str(checkpoint_sha256)):
-        raise DataError(f"checkpoint_sha256 must be 64 lowercase hex digits, got {checkpoint_sha256!r}")
+        from daml_cli.safety.terminal import quote
+
+        raise DataError(f"checkpoint_sha256 must be 64 lowercase hex digits, got {quote(checkpoint_sha256, 70)}")
     for key, value in (("checkpoint", checkpoint), ("checkpoint_sha256", checkpoint_sha256), ("root", root)):
         if value is not None:
             arrays[key] = np.asarray(str(value), dtype=np.str_)
@@ -89,9 +91,10 @@ def write_embeddings(
 
 def read_embeddings(path: Path | str) -> EmbeddingsFile:
     """Read and validate an EMB.npz file, raising a one-line DataError for anything malformed."""
+    from daml_cli.safety.files import require_regular_file
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"embeddings file {path} not found", "create it with `daml embed`")
+    require_regular_file(path, "embeddings file", DataError, "create it with `daml embed`")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path} is not a readable .npz file (not a zip archive)", "re-create it with `daml embed`")
     try:

@@ -97,8 +97,9 @@ def export_model(
     out = Path(out)
     check_request(out, export_format, exporter, batch_dynamic, batch_size, opset)
     checkpoint = resolve_checkpoint(run_or_checkpoint)
-    check_output_file(out, "--out", reads=[checkpoint, *verify_images])
-    check_output_file(sidecar_path(out), "--out's sidecar", reads=[checkpoint, *verify_images])
+    reads = [("the checkpoint", checkpoint), *(("--verify-images", image) for image in verify_images)]
+    check_output_file(out, "--out", reads=reads)
+    check_output_file(sidecar_path(out), "--out's sidecar", reads=reads)
     if export_format == "onnx":
         onnx_export.require_modules(onnx_export.required_packages(exporter, verify), "ONNX export")
         check_opset(opset)

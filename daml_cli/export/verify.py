@@ -19,6 +19,7 @@ import torch
 from daml_cli.data.images import is_image_file, load_rgb_tensor
 from daml_cli.data.transforms import eval_transform
 from daml_cli.errors import DamlError, DataError
+from daml_cli.safety.files import require_regular_file
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -56,10 +57,9 @@ def collect_images(items: Sequence[Path | str], limit: int = MAX_IMAGES) -> list
             if not inside:
                 raise DataError(f"verification image folder {item} holds no images")
             found.extend(inside)
-        elif item.is_file():
-            found.append(item)
         else:
-            raise DataError(f"verification image {item} does not exist")
+            require_regular_file(item, "verification image")
+            found.append(item)
     return found[:limit]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from daml_cli.embeddings.vectors import as_embedding_matrix, as_label_vector, as_path_list
+from daml_cli.safety.files import require_regular_file
 from daml_cli.errors import DataError, IndexFileError
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import index_lock_path, index_params_of, load_index, save_index
@@ -37,8 +38,7 @@ def add_to_index(
     """
     from daml_cli.safety.locks import exclusive_lock
 
-    if not Path(path).is_file():
-        raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
+    require_regular_file(path, "index file", IndexFileError, "build one with `daml index build EMB.npz --out INDEX`")
     with exclusive_lock(index_lock_path(path), f"index {path}"):
         return _add_locked(Path(path), embeddings, paths, labels, checkpoint_sha256, root, class_names)
 

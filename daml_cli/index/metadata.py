@@ -16,6 +16,7 @@ from typing import Any
 
 from daml_cli import __version__
 from daml_cli.errors import IndexFileError
+from daml_cli.safety.terminal import quote
 
 FORMAT_VERSION = 1
 INDEX_TYPES: tuple[str, ...] = ("flat", "ivfpq", "hnsw")
@@ -89,19 +90,19 @@ class IndexMetadata:
             raise IndexFileError(f"{source}: {message}", _REBUILD_HINT)
 
         if not _is_int(self.format_version) or self.format_version != FORMAT_VERSION:
-            fail(f"unsupported format_version {self.format_version!r} (this daml reads {FORMAT_VERSION})")
+            fail(f"unsupported format_version {quote(self.format_version)} (this daml reads {FORMAT_VERSION})")
         if self.index_type not in INDEX_TYPES:
-            fail(f"index_type must be one of {', '.join(INDEX_TYPES)}, got {self.index_type!r}")
+            fail(f"index_type must be one of {', '.join(INDEX_TYPES)}, got {quote(self.index_type)}")
         if not isinstance(self.index_params, dict) or not all(
             isinstance(k, str) and (_is_int(v) or isinstance(v, (float, str))) for k, v in self.index_params.items()
         ):
             fail("index_params must map names to numbers or strings")
         if not _is_int(self.dimension) or self.dimension < 1:
-            fail(f"dimension must be a positive integer, got {self.dimension!r}")
+            fail(f"dimension must be a positive integer, got {quote(self.dimension)}")
         if self.metric not in METRICS:
-            fail(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+            fail(f"metric must be one of {', '.join(METRICS)}, got {quote(self.metric)}")
         if not _is_int(self.count) or self.count < 0:
-            fail(f"count must be a non-negative integer, got {self.count!r}")
+            fail(f"count must be a non-negative integer, got {quote(self.count)}")
         if not isinstance(self.paths, list) or not all(isinstance(p, str) for p in self.paths):
             fail("paths must be a list of strings")
         if len(self.paths) != self.count:
@@ -157,7 +158,7 @@ class IndexMetadata:
         version = data.get("format_version")
         if version != FORMAT_VERSION or not _is_int(version):
             raise IndexFileError(
-                f"{source}: unsupported format_version {version!r} (this daml reads {FORMAT_VERSION})",
+                f"{source}: unsupported format_version {quote(version)} (this daml reads {FORMAT_VERSION})",
                 _REBUILD_HINT,
             )
         known = set(cls.__dataclass_fields__)
@@ -167,7 +168,7 @@ class IndexMetadata:
         if missing:
             raise IndexFileError(f"{source}: missing key(s) {', '.join(missing)}", _REBUILD_HINT)
         if unknown:
-            raise IndexFileError(f"{source}: unknown key(s) {', '.join(unknown)}", _REBUILD_HINT)
+            raise IndexFileError(f"{source}: unknown key(s) {', '.join(quote(k) for k in unknown[:5])}", _REBUILD_HINT)
         values: dict[str, Any] = {}
         for spec in fields(cls):
             if spec.name in data:
@@ -194,12 +195,15 @@ class IndexMetadata:
     @classmethod
     def read(cls, index_path: Path | str) -> IndexMetadata:
         """Read and validate the sidecar of `index_path`."""
+        from daml_cli.safety.files import require_regular_file
+
         path = sidecar_path(index_path)
-        if not path.is_file():
+        if not path.exists():
             raise IndexFileError(
                 f"metadata file {path} is missing (the index is unusable without its paths and labels)",
                 _REBUILD_HINT,
             )
+        require_regular_file(path, "metadata file", IndexFileError)
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as error:

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from daml_cli.errors import ConfigError
+from daml_cli.safety.terminal import quote
 from daml_cli.index.metadata import INDEX_TYPES
 
 MIN_POINTS_PER_CENTROID = 39
@@ -29,7 +30,7 @@ HNSW_DEFAULTS = {"M": 32, "efConstruction": 80, "efSearch": 64}
 def check_index_type(index_type: str) -> str:
     """Return `index_type` if known, else raise ConfigError listing the choices."""
     if index_type not in INDEX_TYPES:
-        raise ConfigError(f"unknown index type {index_type!r}", f"use one of {', '.join(INDEX_TYPES)}")
+        raise ConfigError(f"unknown index type {quote(index_type)}", f"use one of {', '.join(INDEX_TYPES)}")
     return index_type
 
 
@@ -70,7 +71,7 @@ def resolve_params(index_type: str, count: int, dimension: int, overrides: dict[
         raise ConfigError(f"unknown {index_type} parameter(s) {', '.join(unknown)}", f"known: {known}")
     for name, value in overrides.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{index_type} parameter {name} must be a positive integer, got {value!r}")
+            raise ConfigError(f"{index_type} parameter {name} must be a positive integer, got {quote(value)}")
     if index_type == "flat":
         return {}
     if index_type == "hnsw":
@@ -107,9 +108,9 @@ def parse_param_options(items: list[str]) -> dict[str, int]:
         name, sep, raw = item.partition("=")
         name, raw = name.strip(), raw.strip()
         if not sep or not name or not raw:
-            raise ConfigError(f"--param expects NAME=VALUE, got {item!r}", "e.g. --param nlist=1024")
+            raise ConfigError(f"--param expects NAME=VALUE, got {quote(item)}", "e.g. --param nlist=1024")
         try:
             params[name] = int(raw)
         except ValueError:
-            raise ConfigError(f"--param {name} must be an integer, got {raw!r}") from None
+            raise ConfigError(f"--param {name} must be an integer, got {quote(raw)}") from None
     return params

@@ -17,6 +17,7 @@ from daml_cli.atomic import atomic_path
 from daml_cli.embeddings.vectors import as_embedding_matrix
 from daml_cli.errors import ConfigError, IndexFileError
 from daml_cli.index.faiss_lib import faiss_prints_to_stderr, import_faiss
+from daml_cli.safety.files import require_regular_file
 from daml_cli.index.gpu import GPU_MAX_K, shard_over_gpus
 from daml_cli.index.header import check_header, read_faiss_header
 from daml_cli.index.metadata import IndexMetadata, sidecar_path
@@ -131,8 +132,7 @@ def load_index(
     """
     faiss = import_faiss()
     path = Path(path)
-    if not path.is_file():
-        raise IndexFileError(f"index file {path} not found", "build one with `daml index build EMB.npz --out INDEX`")
+    require_regular_file(path, "index file", IndexFileError, "build one with `daml index build EMB.npz --out INDEX`")
     metadata = IndexMetadata.read(path)
     check_header(path, read_faiss_header(path), metadata)
     if expected_dimension is not None and metadata.dimension != expected_dimension:

@@ -34,11 +34,11 @@ def check_outputs(run: Path, out: Path, index: Path | None) -> None:
     from daml_cli.index.metadata import sidecar_path
     from daml_cli.errors import ConfigError
 
-    checkpoint = resolve_checkpoint(run)
-    check_output_file(out, "--out", reads=[checkpoint])
+    reads = [("the checkpoint", resolve_checkpoint(run))]
+    check_output_file(out, "--out", reads=reads)
     if index is not None:
-        check_output_file(index, "--index", reads=[checkpoint, out])
-        check_output_file(sidecar_path(index), "--index's sidecar", reads=[checkpoint, out])
+        check_output_file(index, "--index", reads=reads)
+        check_output_file(sidecar_path(index), "--index's sidecar", reads=[*reads, ("--out", out)])
         if Path(index).resolve() == Path(out).resolve():
             raise ConfigError("--index and --out name the same file", "write them to two files")
 

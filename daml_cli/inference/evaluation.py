@@ -8,10 +8,12 @@ from pathlib import Path
 
 from daml_cli.embeddings.file import read_embeddings
 from daml_cli.errors import ConfigError, DataError
+from daml_cli.safety.files import require_regular_file
 from daml_cli.inference.loading import load_model
 from daml_cli.inference.split_embedding import embed_split
 from daml_cli.metrics.eval_inputs import check_metric_names
 from daml_cli.metrics.evaluate import EvaluationResult, evaluate_embeddings
+from daml_cli.metrics.degenerate import check_evaluable
 
 
 @dataclass
@@ -42,13 +44,16 @@ def evaluate_source(
 ) -> EvaluationOutcome:
     """Evaluate a run's model on a split, or a saved EMB.npz (which must carry labels).
 
-    With `index` (built from those same embeddings), also compare its neighbours with exact search.
+    Labels that make a requested metric meaningless (one class, no query with a positive, ...) are refused
+    before any metric is computed (`daml_cli.metrics.degenerate`). With `index` (built from those same
+    embeddings), also compare its neighbours with exact search.
     """
     if (run is None) == (embeddings is None):
         raise ConfigError("give either a run folder/checkpoint or --embeddings EMB.npz", "e.g. daml evaluate runs/demo --data-root data")
     check_metric_names(metrics)
-    if index is not None and not Path(index).is_file():
-        raise DataError(f"index file {index} not found", "build one with `daml embed ... --index FILE` or `daml index build`")
+    if index is not None:
+        require_regular_file(index, "index file", DataError,
+                             "build one with `daml embed ... --index FILE` or `daml index build`")
     query_mask = gallery_mask = None
     paths: list[str] | None = None
     checkpoint_sha256: str | None = None
@@ -72,6 +77,7 @@ def evaluate_source(
         query_mask, gallery_mask = embedded.query_mask, embedded.gallery_mask
         title = f"{loaded.checkpoint.name} on {dataset or loaded.config.data.dataset}/{split}"
         ks = ks or list(loaded.config.eval.k)
+    check_evaluable(labels, metrics, query_mask, gallery_mask)  # one class, no positives...: refused, naming the metric
     result = evaluate_embeddings(
         matrix, labels, ks=ks, metrics=metrics, seed=seed, query_mask=query_mask, gallery_mask=gallery_mask, device=device
     )

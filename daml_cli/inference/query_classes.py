@@ -66,10 +66,18 @@ def read_query_labels(path: Path, metadata: IndexMetadata) -> dict[Path, KnownCl
     A class name is turned into the gallery's label through the sidecar's class names, so hits can be
     compared with it.
     """
-    if not path.is_file():
-        raise DataError(f"query labels file {path} not found", "give a CSV file of path,label or path,class_name rows")
+    from daml_cli.safety.files import require_regular_file
+
+    require_regular_file(path, "query labels file", DataError, "give a CSV file of path,label or path,class_name rows")
     names = metadata.names_by_label()
     by_name = {name: label for label, name in names.items()}
+    try:
+        return _read_labels(path, names, by_name)
+    except csv.Error as error:  # e.g. a field over the csv module's 128 KiB limit
+        raise DataError(f"query labels file {path} is not a readable CSV file ({error})") from None
+
+
+def _read_labels(path: Path, names: dict[int, str], by_name: dict[str, int]) -> dict[Path, KnownClass]:
     known: dict[Path, KnownClass] = {}
     with path.open(newline="", encoding="utf-8") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):

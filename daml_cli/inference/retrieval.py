@@ -11,6 +11,7 @@ import numpy as np
 
 from daml_cli.data.images import is_image_file
 from daml_cli.errors import DataError, IndexFileError
+from daml_cli.safety.files import require_regular_file
 from daml_cli.index.metadata import IndexMetadata
 from daml_cli.index.store import load_index, search
 from daml_cli.inference.loading import LoadedModel, load_model
@@ -29,12 +30,12 @@ def expand_queries(items: Sequence[Path]) -> list[Path]:
             if not found:
                 raise DataError(f"query folder {item} holds no images")
             queries.extend(found)
-        elif item.suffix.lower() == ".txt" and item.is_file():
+        elif item.suffix.lower() == ".txt":
+            require_regular_file(item, "query list")
             lines = [line.strip() for line in item.read_text(encoding="utf-8").splitlines()]
             queries.extend(item.parent / line for line in lines if line and not line.startswith("#"))
-        elif not item.exists():
-            raise DataError(f"query image {item} does not exist")
         else:
+            require_regular_file(item, "query image")
             queries.append(item)
     if not queries:
         raise DataError("no query images given")
@@ -72,9 +73,8 @@ def open_gallery(
     index_path: Path | str, device: str = "auto", checkpoint: Path | str | None = None
 ) -> tuple[LoadedModel, Any, IndexMetadata]:
     """The model an index's metadata names (or `checkpoint`, for a moved run), and the index, checked against it."""
-    metadata = IndexMetadata.read(Path(index_path)) if Path(index_path).is_file() else None
-    if metadata is None:
-        raise IndexFileError(f"index file {index_path} not found", "build one with `daml embed ... --index FILE`")
+    require_regular_file(index_path, "index file", IndexFileError, "build one with `daml embed ... --index FILE`")
+    metadata = IndexMetadata.read(Path(index_path))
     loaded = load_model(_model_source(Path(index_path), metadata, None if checkpoint is None else Path(checkpoint)), device)
     index, metadata = load_index(index_path, loaded.model.embedding_dim, loaded.sha256)
     return loaded, index, metadata

@@ -22,7 +22,7 @@ VERSION = 1
 MAX_CHECKPOINT_BYTES = 8 * 1024**3
 REQUIRED_KEYS = ("format", "version", "config", "preprocessing", "step", "model")
 
-__all__ = ["Checkpoint", "file_sha256", "fit_state", "load_checkpoint", "resolve_checkpoint", "save_checkpoint"]
+__all__ = ["Checkpoint", "check_finite_weights", "file_sha256", "fit_state", "load_checkpoint", "resolve_checkpoint", "save_checkpoint"]
 
 
 @dataclass
@@ -95,10 +95,11 @@ def fit_state(target: Any, state: Any, path: Path | str) -> None:
 
 def load_checkpoint(path: Path | str) -> Checkpoint:
     """Read a checkpoint with ``weights_only=True`` and check it is a daml checkpoint of a known version."""
+    from daml_cli.safety.files import require_regular_file
+
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist", "pass a run folder or a .pt file written by `daml train`")
-    size = path.stat().st_size
+    size = require_regular_file(path, "checkpoint", CheckpointError,
+                                "pass a run folder or a .pt file written by `daml train`").st_size
     if size > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"checkpoint {path} is {size:,} bytes, more than any daml model needs")
     try:
@@ -116,7 +117,28 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     from daml_cli.config.ranges import check_preprocessing  # the same types and ranges as the config's data settings
 
     payload["preprocessing"] = check_preprocessing(payload["preprocessing"], f"checkpoint {path}", CheckpointError)
+    check_finite_weights(payload["model"], f"checkpoint {path}")
     return Checkpoint.from_payload(payload)
+
+
+def check_finite_weights(state: Any, source: str) -> None:
+    """A CheckpointError naming the first floating-point tensor of `state` (a state dict) holding NaN or
+    infinity: such weights make every embedding NaN, and training from them fails at its first step with
+    advice about learning rates that does not apply."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{source} holds no model state dict", "use another checkpoint or retrain")
+    for name, tensor in state.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            values = tensor.detach().reshape(-1)
+            bad = int((~torch.isfinite(values)).sum())
+            kind = "NaN" if bool(torch.isnan(values).any()) else "infinite"
+            from daml_cli.safety.terminal import quote
+
+            raise CheckpointError(
+                f"{source} holds {kind} weights: tensor {quote(str(name), 80)} has {bad:,} of {values.numel():,} "
+                "values that are not finite",
+                "they were saved from a diverged run; use earlier weights or retrain",
+            )
 
 
 def resolve_checkpoint(run_or_checkpoint: Path | str) -> Path:

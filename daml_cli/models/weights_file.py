@@ -13,6 +13,7 @@ import torch
 
 from daml_cli.data.checksum import file_digest
 from daml_cli.errors import CheckpointError
+from daml_cli.models.checkpoint import check_finite_weights
 
 _IGNORED_SUFFIXES = ("num_batches_tracked",)  # BatchNorm counters: absent from many published files
 
@@ -22,8 +23,9 @@ def weights_sha256(path: Path | str) -> str:
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist", "pass the path of a .pth/.pt state dict")
+    from daml_cli.safety.files import require_regular_file
+
+    require_regular_file(path, "weights file", CheckpointError, "pass the path of a .pth/.pt state dict")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -33,6 +35,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         data = data["state_dict"]
     if not isinstance(data, dict) or not data or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise CheckpointError(f"weights file {path} does not hold a state dict (a mapping of names to tensors)")
+    check_finite_weights(data, f"weights file {path}")
     return data
 
 

@@ -24,8 +24,11 @@ def load_thumbnail(path: Path, size: int = THUMB_SIZE) -> tuple[Image.Image, boo
     Unreadable or missing images give a grey placeholder marked with a cross, so one bad file does not
     stop a report.
     """
+    from daml_cli.safety.images import open_image
+    from daml_cli.errors import DataError
+
     try:
-        with Image.open(path) as image:
+        with open_image(path, f"image {path}") as image:
             image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster for big photos
             thumb = ImageOps.exif_transpose(image).convert("RGB")
         thumb.thumbnail((size, size))
@@ -33,7 +36,7 @@ def load_thumbnail(path: Path, size: int = THUMB_SIZE) -> tuple[Image.Image, boo
         if factor >= 2:  # tiny images (e.g. 8×8 digits) are enlarged with sharp pixels, so they can be seen
             thumb = thumb.resize((thumb.width * factor, thumb.height * factor), Image.Resampling.NEAREST)
         return thumb, True
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+    except (OSError, UnidentifiedImageError, ValueError, DataError):
         return placeholder(size), False
 
 

@@ -8,7 +8,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from daml_cli.errors import DataError
+from daml_cli.errors import DamlError, DataError
 
 
 def file_kind(mode: int) -> str:
@@ -26,20 +26,25 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def require_regular_file(path: Path | str, what: str = "file") -> os.stat_result:
-    """The stat of `path` (links followed) when it is a regular file, else a DataError naming it.
+def require_regular_file(
+    path: Path | str, what: str = "file", error: type[DamlError] = DataError, hint: str | None = None
+) -> os.stat_result:
+    """The stat of `path` (links followed) when it is a regular file, else an `error` naming it.
 
-    Checked before anything opens the file, so a FIFO or a device is refused instead of blocking.
+    The one wording for every file a command reads: ``<what> <path> does not exist`` (with `hint`),
+    ``<what> <path> is a FIFO, not a regular file`` (a folder, a device, a socket alike), or ``cannot read
+    <what> <path>: <reason>``. Checked before anything opens the file, so a FIFO or a device is refused
+    instead of blocking.
     """
     path = Path(path)
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise DataError(f"{what} {path} does not exist") from None
-    except OSError as error:
-        raise DataError(f"cannot read {what} {path}: {error.strerror or error}") from None
+        raise error(f"{what} {path} does not exist", hint) from None
+    except OSError as problem:
+        raise error(f"cannot read {what} {path}: {problem.strerror or problem}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{what} {path} is {file_kind(info.st_mode)}, not a regular file", "pass a regular file")
+        raise error(f"{what} {path} is {file_kind(info.st_mode)}, not a regular file", "pass a regular file")
     return info
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -70,6 +70,8 @@ def create_app(engine: SearchEngine, settings: ServeSettings = ServeSettings()) 
             queries: Sequence[Query] = [await run_in_threadpool(prepare, name, data, k) for name, data in uploads]
         except ClientError as error:
             return _error(error.status, error.reason)
+        except ClientDisconnect:  # the client went away mid-upload: nobody reads an answer, nothing to log
+            return Response(status_code=499)
         return JSONResponse(list(await asyncio.gather(*(batcher.submit(query) for query in queries))))
 
     async def health(request: Request) -> Response:

@@ -9,4 +9,6 @@ class ClientError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
-        self.reason = " ".join(reason.split())
+        from daml_cli.safety.terminal import MESSAGE_LIMIT, cut
+
+        self.reason = " ".join(cut(reason, MESSAGE_LIMIT).split())

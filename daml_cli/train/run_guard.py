@@ -9,11 +9,11 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from daml_cli.safety.locks import exclusive_lock
-from daml_cli.safety.outputs import check_writable_folder
+from daml_cli.safety.locks import RUN_LOCK_NAME, exclusive_lock
+from daml_cli.safety.outputs import check_output_folder
 from daml_cli.train.run_dir import RunDir
 
-LOCK_NAME = ".daml-train.lock"
+LOCK_NAME = RUN_LOCK_NAME  # the lock file in a run folder (named in daml_cli.safety so output checks know it)
 
 
 def is_main_process() -> bool:
@@ -40,7 +40,7 @@ def saved_config(run: RunDir) -> Any | None:
 
 def preflight(run: RunDir, resume: bool, config: Any) -> None:
     """Every check that needs no lock: the folder can be written, holds (or not) a run, resume changes allowed."""
-    check_writable_folder(run.root, "--out")
+    check_output_folder(run.root, "--out")
     if resume:
         run.check_resumable()
         saved = saved_config(run)

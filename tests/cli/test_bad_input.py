@@ -103,7 +103,7 @@ def test_missing_or_non_image_query(cli, gallery: Path, tmp_path: Path) -> None:
 
 def test_missing_or_corrupt_index(cli, gallery: Path, digits_root: Path, tmp_path: Path) -> None:
     query = next((digits_root / "digits" / "images").rglob("*.png"))
-    assert "not found" in one_line_error(*cli("retrieve", query, "--index", tmp_path / "none.faiss")[0::2])
+    assert "does not exist" in one_line_error(*cli("retrieve", query, "--index", tmp_path / "none.faiss")[0::2])
     broken = tmp_path / "broken.faiss"
     shutil.copy(gallery, broken)
     shutil.copy(str(gallery) + ".json", str(broken) + ".json")

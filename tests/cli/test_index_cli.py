@@ -87,7 +87,7 @@ def test_build_option_errors(tmp_path: Path, capsys, args: list[str], message: s
 
 def test_build_bad_embeddings_file(tmp_path: Path, capsys) -> None:
     code, _, err = _run(["index", "build", str(tmp_path / "none.npz"), "--out", str(tmp_path / "g.faiss")], capsys)
-    assert code == 2 and "not found" in _one_error_line(err)
+    assert code == 2 and "does not exist" in _one_error_line(err)
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     code, _, err = _run(["index", "build", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "g.faiss")], capsys)
     assert code == 2 and "not a readable .npz" in _one_error_line(err)
@@ -109,7 +109,7 @@ def test_add_errors(tmp_path: Path, capsys) -> None:
     code, _, err = _run(["index", "add", str(out), str(other)], capsys)
     assert code == 2 and "rebuild the index" in _one_error_line(err)
     code, _, err = _run(["index", "add", str(tmp_path / "missing.faiss"), str(emb)], capsys)
-    assert code == 2 and "not found" in _one_error_line(err)
+    assert code == 2 and "does not exist" in _one_error_line(err)
     sidecar_path(out).unlink()
     code, _, err = _run(["index", "info", str(out)], capsys)
     assert code == 2 and "is missing" in _one_error_line(err)

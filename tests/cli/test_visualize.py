@@ -66,7 +66,7 @@ def test_map_of_a_trained_models_embeddings(cli, tiny_run, digits_root, tmp_path
 def test_missing_corrupt_and_bad_options_are_refused(cli, tmp_path) -> None:
     out = tmp_path / "t.png"
     code, _, err = cli("visualize", tmp_path / "none.npz", "--out", out)
-    assert "not found" in one_line_error(code, err)
+    assert "does not exist" in one_line_error(code, err)
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"\x00garbage, not a zip")
     code, _, err = cli("visualize", corrupt, "--out", out)

@@ -73,7 +73,7 @@ def test_write_refuses_bad_hash(tmp_path: Path) -> None:
 
 
 def test_missing_and_corrupt_files(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match="does not exist"):
         read_embeddings(tmp_path / "none.npz")
     (tmp_path / "junk.npz").write_bytes(b"this is not a zip file")
     with pytest.raises(DataError, match="not a readable .npz"):

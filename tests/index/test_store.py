@@ -125,7 +125,7 @@ def test_search_uses_sharded_gpus_for_flat_only(saved_flat, gallery, monkeypatch
 
 
 def test_missing_files(tmp_path: Path, saved_flat) -> None:
-    with pytest.raises(IndexFileError, match="not found"):
+    with pytest.raises(IndexFileError, match="does not exist"):
         load_index(tmp_path / "nope.faiss")
     path = saved_flat[0]
     sidecar_path(path).unlink()

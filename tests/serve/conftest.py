@@ -47,6 +47,7 @@ def start_server(index: Path, *options: str) -> tuple[subprocess.Popen[str], str
     command = [sys.executable, "-m", "daml_cli", "serve", "--index", str(index), "--port", "0", "--device", "cpu", *options]
     log = tempfile.TemporaryFile(mode="w+")  # stderr to a file: a pipe nobody reads could fill up and stall the server
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    process.daml_log = log  # type: ignore[attr-defined]  # the server's stderr, for tests that read its log
     deadline = time.monotonic() + START_TIMEOUT_S
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)

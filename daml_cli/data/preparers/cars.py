@@ -19,6 +19,7 @@ from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers import unpacked
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.errors import DataError
+from daml_cli.safety.terminal import quote
 
 LAST_TRAIN_CLASS = 98
 EXPECTED = ExpectedCounts(images={"train": 8054, "test": 8131}, classes={"train": 98, "test": 98})
@@ -108,7 +109,10 @@ def parse_devkit(devkit: Path, test_labels: Path, last_train_class: int = LAST_T
 
 def _read_csv(path: Path, shown_as: str) -> list[list[str]]:
     lines = unpacked.read_text_lines(path, shown_as)
-    return [fields for fields in csv.reader(lines)]
+    try:
+        return [fields for fields in csv.reader(lines)]
+    except csv.Error as error:  # e.g. a field over the csv module's 128 KiB limit
+        raise DataError(f"{shown_as} is not a readable CSV file ({error})", "the archive is corrupt") from None
 
 
 def _index_class_folders(split_dir: Path, shown_as: str) -> dict[str, str]:
@@ -144,7 +148,7 @@ def parse_kaggle(folder: Path, last_train_class: int = LAST_TRAIN_CLASS) -> list
             annotations = annotations[1:]  # tolerate a header line, which some re-uploads add
         for number, fields in enumerate(annotations, start=1):
             if len(fields) != 6 or not fields[5].strip().isdigit():
-                raise DataError(f"{shown_as}:{number} is not 'fname,x1,y1,x2,y2,class': {','.join(fields)!r}")
+                raise DataError(f"{shown_as}:{number} is not 'fname,x1,y1,x2,y2,class': {quote(','.join(fields))}")
             fname = fields[0].strip()
             if fname not in index:
                 raise DataError(

@@ -49,28 +49,31 @@ def check_expected(expected: ExpectedCounts | None, rows: Sequence[ManifestRow],
         )
 
 
-def _unreadable(path: Path) -> str | None:
+def _unreadable(staging: Path, relative: str) -> str | None:
+    """Why the image at ``staging/relative`` cannot be used (its path shown as `relative`), or None."""
+    path = staging / relative
     try:
         load_rgb(path)
     except DataError as error:
-        return error.message
+        return error.message.replace(str(path), relative)
     return None
 
 
 def check_images(staging: Path, rows: Sequence[ManifestRow], workers: int | None = None) -> None:
     """Decode every image of `rows` (paths relative to `staging`); a DataError listing the unreadable ones.
 
-    The message names the first few paths and the total count, so one bad file in 100k is easy to find.
+    The message names the first few paths, the total count and why the first cannot be read, so one bad file
+    in 100k is easy to find and fix.
     """
     paths = sorted({row.path for row in rows})
     workers = workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda p: _unreadable(staging / p), paths))
-    bad = [path for path, problem in zip(paths, results) if problem is not None]
+        results = list(pool.map(lambda p: _unreadable(staging, p), paths))
+    bad = [(path, problem) for path, problem in zip(paths, results) if problem is not None]
     if bad:
-        listed = ", ".join(bad[:_LISTED])
+        listed = ", ".join(path for path, _ in bad[:_LISTED])
         more = f" and {len(bad) - _LISTED:,} more" if len(bad) > _LISTED else ""
         raise DataError(
-            f"{len(bad):,} of {len(paths):,} images cannot be read: {listed}{more}",
+            f"{len(bad):,} of {len(paths):,} images cannot be read: {listed}{more} (first: {bad[0][1]})",
             "replace or remove those files in the source and prepare again",
         )

@@ -16,6 +16,7 @@ from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers import unpacked
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.errors import DataError
+from daml_cli.safety.terminal import quote
 
 ARCHIVE = "CUB_200_2011.tgz"
 TOP = "CUB_200_2011"
@@ -30,7 +31,7 @@ def _id_table(path: Path, shown_as: str) -> dict[int, str]:
     for number, line in enumerate(unpacked.read_text_lines(path, shown_as), start=1):
         fields = line.split()
         if len(fields) != 2 or not fields[0].isdigit():
-            raise DataError(f"{shown_as}:{number} is not '<id> <value>': {line!r}", "the archive is corrupt")
+            raise DataError(f"{shown_as}:{number} is not '<id> <value>': {quote(line)}", "the archive is corrupt")
         key = int(fields[0])
         if key in table:
             raise DataError(f"{shown_as}:{number} repeats id {key}", "the archive is corrupt")
@@ -56,7 +57,7 @@ def parse_cub(folder: Path, last_train_class: int = LAST_TRAIN_CLASS) -> list[Ma
     for image_id in sorted(images):
         value = labels[image_id]
         if not value.isdigit() or int(value) not in classes:
-            raise DataError(f"image {image_id} has class '{value}', which classes.txt does not list")
+            raise DataError(f"image {image_id} has class {quote(value)}, which classes.txt does not list")
         label = int(value)
         class_name = classes[label].split(".", 1)[-1]
         split = unpacked.split_of(label, last_train_class)

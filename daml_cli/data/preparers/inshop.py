@@ -17,6 +17,7 @@ from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers import unpacked
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.errors import DataError
+from daml_cli.safety.terminal import quote
 
 PARTITION = "list_eval_partition.txt"
 HEADER = ("image_name", "item_id", "evaluation_status")
@@ -30,7 +31,7 @@ def item_label(item_id: str, shown_as: str) -> int:
     """`id_00000002` -> 2."""
     digits = item_id[3:]
     if not item_id.startswith("id_") or not digits.isdigit():
-        raise DataError(f"{shown_as}: item id '{item_id}' is not of the form id_NNNNNNNN", "the file is corrupt")
+        raise DataError(f"{shown_as}: item id {quote(item_id)} is not of the form id_NNNNNNNN", "the file is corrupt")
     return int(digits)
 
 
@@ -95,7 +96,7 @@ class InShopPreparer:
         for row in rows:
             first, _, rest = row.path.removeprefix("images/").partition("/")
             if first != "img" or not rest:
-                raise DataError(f"{PARTITION} lists '{first}/{rest}', expected paths starting with img/")
+                raise DataError(f"{PARTITION} lists {quote(first + '/' + rest)}, expected paths starting with img/")
             relatives.append(rest)
         unpacked.require_images(top, relatives, archive)
         unpacked.adopt(top, staging, "")

@@ -15,6 +15,7 @@ from daml_cli.atomic import atomic_write_text
 from daml_cli.data.checksum import file_sha256
 from daml_cli.data.manifest import MANIFEST_NAME
 from daml_cli.data.preparers.inventory import build_inventory, inventory_problem
+from daml_cli.safety.terminal import quote
 
 MARKER_NAME = ".daml-prepared.json"
 MARKER_VERSION = 1
@@ -74,11 +75,11 @@ def check_marker(dataset_dir: Path, preparer: str, settings: dict, full: bool = 
     if file_sha256(manifest_path) != marker.get("manifest_sha256"):
         return MarkerCheck(False, False, f"its {MANIFEST_NAME} was changed after it was prepared")
     if marker.get("preparer") != preparer:
-        return MarkerCheck(True, False, f"it was prepared by '{marker.get('preparer')}', not '{preparer}'", marker)
+        return MarkerCheck(True, False, f"it was prepared by {quote(marker.get('preparer'))}, not '{preparer}'", marker)
     old = marker.get("settings") or {}
     differing = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
     if differing:
-        changes = ", ".join(f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in differing)
+        changes = ", ".join(f"{quote(k)}: {quote(old.get(k))} -> {quote(settings.get(k))}" for k in differing[:8])
         return MarkerCheck(True, False, f"it was prepared with other settings ({changes})", marker)
     problem = inventory_problem(dataset_dir, marker.get("files"), full)
     if problem is not None:

@@ -21,6 +21,7 @@ from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.data.preparers.folder import build_presplit
 from daml_cli.errors import DataError
+from daml_cli.safety.files import require_regular_file
 
 TRAIN_ZIP = "images_background_small1.zip"
 TEST_ZIP = "images_background_small2.zip"
@@ -65,8 +66,7 @@ def _locate_zips(options: PrepareOptions, downloads: Path) -> dict[str, Path]:
         source = options.source if options.source is not None else downloads
         zips = {n: Path(source).expanduser() / n for n in SHA256}
     for name, path in zips.items():
-        if not path.is_file():
-            raise DataError(f"{path} does not exist", WHERE_TO_GET)
+        require_regular_file(path, "Omniglot zip", DataError, WHERE_TO_GET)
         if not options.skip_checksum and file_sha256(path) != SHA256[name]:
             raise DataError(f"{path} has the wrong sha256", "download it again, or pass --skip-checksum")
     return zips

@@ -15,6 +15,7 @@ from daml_cli.data.manifest import ManifestRow
 from daml_cli.data.preparers import unpacked
 from daml_cli.data.preparers.base import ExpectedCounts, PrepareOptions
 from daml_cli.errors import DataError
+from daml_cli.safety.terminal import quote
 
 ARCHIVE = "Stanford_Online_Products.zip"
 TOP = "Stanford_Online_Products"
@@ -36,7 +37,7 @@ def parse_list(path: Path, split: str, shown_as: str) -> list[ManifestRow]:
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split()
         if len(fields) != 4 or not all(f.isdigit() for f in fields[:3]):
-            raise DataError(f"{shown_as}:{number} is not '{' '.join(HEADER)}': {line!r}", "the archive is corrupt")
+            raise DataError(f"{shown_as}:{number} is not '{' '.join(HEADER)}': {quote(line)}", "the archive is corrupt")
         label, super_class = int(fields[1]), int(fields[2])
         if not 1 <= super_class <= len(SUPER_CLASSES):
             raise DataError(f"{shown_as}:{number}: super_class_id {super_class} is outside 1..{len(SUPER_CLASSES)}")
