@@ -13,12 +13,14 @@ from daml_cli.losses.base import TupleLoss
 from daml_cli.models.embedding import EmbeddingModel
 from daml_cli.train.context import StepContext
 from daml_cli.train.methods.daml import DamlObjective
+from daml_cli.train.methods.hdml import HdmlObjective
 from daml_cli.train.methods.plain import BaselineObjective
 from daml_cli.train.objective import Objective
 
 METHODS: dict[str, Callable[..., Objective]] = {
     "none": BaselineObjective,
     "daml": DamlObjective,
+    "hdml": HdmlObjective,
 }
 
 
