@@ -56,7 +56,7 @@ from daml_cli.models.embedding import EmbeddingModel
 from daml_cli.train.context import StepContext
 from daml_cli.train.methods.diagnostics import synthetic_diagnostics
 from daml_cli.train.methods.hdml_nets import HdmlGenerator, SoftmaxClassifier
-from daml_cli.train.methods.plain import logged_output
+from daml_cli.train.methods.plain import gathered_features, logged_output
 from daml_cli.train.mining_rng import mining_rng
 from daml_cli.train.objective import PhasedObjective, StepTerms
 from daml_cli.train.optimizers import metric_optimizer
@@ -153,13 +153,9 @@ class HdmlObjective(PhasedObjective):
     # -- forward -----------------------------------------------------------------------------------
     def forward_terms(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> HdmlTerms:
         """All HDML terms of one batch at the current block means (no backward, no optimiser step)."""
-        hdml, precision, distributed, timer = self.hdml, self.context.precision, self.context.distributed, self.context.timer
-        with timer.section("forward"), precision.autocast():
-            local_features = self.model.features(images)
-        # Data parallel: every rank gathers the global batch and computes the same terms in float32.
+        hdml, timer = self.hdml, self.context.timer
+        features, labels = gathered_features(self, images, labels)  # the global batch, float32, on every rank
         with timer.section("loss"):
-            features = distributed.gather(local_features.float())
-            labels = distributed.gather_labels(labels)
             embeddings = self.model.embed_features(features)
             tuples = self.loss.mine(labels, embeddings.detach(), mining_rng(self.config.seed, step))
             slots = self.loss.negative_slots(tuples)
@@ -234,22 +230,17 @@ class HdmlObjective(PhasedObjective):
         return StepTerms(routed, logged)
 
     # -- state -------------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def _stateful(self) -> dict[str, Any]:
+        """Everything a resume needs, by its (stable) key in the saved state."""
         return {
-            "optimizer": self.metric_optimizer.state_dict(),
-            "generator": self.generator.state_dict(),
-            "generator_optimizer": self.generator_optimizer.state_dict(),
-            "classifier": self.classifier.state_dict(),
-            "classifier_optimizer": self.classifier_optimizer.state_dict(),
-            "j_avg": self.j_avg.state_dict(),
-            "j_gen_avg": self.j_gen_avg.state_dict(),
+            "optimizer": self.metric_optimizer, "generator": self.generator, "generator_optimizer": self.generator_optimizer,
+            "classifier": self.classifier, "classifier_optimizer": self.classifier_optimizer,
+            "j_avg": self.j_avg, "j_gen_avg": self.j_gen_avg,
         }
 
+    def state_dict(self) -> dict[str, Any]:
+        return {key: part.state_dict() for key, part in self._stateful().items()}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.metric_optimizer.load_state_dict(state["optimizer"])
-        self.generator.load_state_dict(state["generator"])
-        self.generator_optimizer.load_state_dict(state["generator_optimizer"])
-        self.classifier.load_state_dict(state["classifier"])
-        self.classifier_optimizer.load_state_dict(state["classifier_optimizer"])
-        self.j_avg.load_state_dict(state["j_avg"])
-        self.j_gen_avg.load_state_dict(state["j_gen_avg"])
+        for key, part in self._stateful().items():
+            part.load_state_dict(state[key])
