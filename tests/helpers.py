@@ -18,11 +18,6 @@ from daml_cli.losses.triplet import triplet_hinge
 from daml_cli.metrics.knn import ExactKnn, KnnResult
 
 
-def euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise distance ``d_i = ||a_i − b_i||_2`` (N,), with a finite (zero) gradient where ``a_i = b_i``."""
-    return safe_sqrt(squared_euclidean(a, b))
-
-
 def contrastive(
     pos_a: torch.Tensor,
     pos_b: torch.Tensor,

@@ -121,6 +121,23 @@ class EeConfig:
 
 
 @dataclass
+class HdmlConfig:
+    """Hardness-Aware Deep Metric Learning (Zheng et al. 2019) in the authors' TF code's form (train/methods/hdml.py).
+
+    α and β compare with loss values, so they depend on the loss's scale: the authors' J_m is a *summed* triplet
+    loss (or N-pair) plus weight decay, ours a mean without it (see train/methods/hdml.py).
+    """
+
+    alpha: float = 90.0  # α in the pulling e^(−α/J_avg) (the authors' default; GeDML documents 7 for triplet)
+    beta: float = 1e4  # β in the weight e^(−β/J_gen) of J_m in J_metric (authors: 1e4 for Cars, 5e3 otherwise)
+    lambda_gen: float = 0.5  # λ: J_recon is weighted 1 − λ, J_soft S·λ (the authors' `_lambda`)
+    softmax_factor: float = 1e4  # S, the factor on J_soft (the authors' `Softmax_factor`)
+    average_block: int = 64  # J_avg and J_gen are means over blocks of this many steps (starting at 1e6)
+    average_weighted: bool = True  # J_avg averages e^(−β/J_gen)·J_m, as the authors' code does; false: plain J_m
+    lr_classifier: float = 1e-3  # Adam rate of the softmax classifier (authors: 1e-3); the generator's is optim.lr_generator (authors: 1e-2)
+
+
+@dataclass
 class TrainConfig:
     iterations: int = 600
     eval_every: int = 200  # validation evaluation period in iterations (0 = only at the end)
@@ -154,5 +171,6 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     daml: DamlConfig = field(default_factory=DamlConfig)
     ee: EeConfig = field(default_factory=EeConfig)
+    hdml: HdmlConfig = field(default_factory=HdmlConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -23,6 +23,11 @@ def safe_sqrt(squared: torch.Tensor) -> torch.Tensor:
     return squared.clamp(min=SQRT_FLOOR).sqrt()
 
 
+def euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise distance ``d_i = ||a_i − b_i||_2`` (N,), with a finite (zero) gradient where ``a_i = b_i``."""
+    return safe_sqrt(squared_euclidean(a, b))
+
+
 def pairwise_squared_euclidean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """All squared distances ``d²_nm = ||x_n||² + ||y_m||² − 2·x_nᵀy_m`` for x (N, D), y (M, D); returns (N, M).
 

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from daml_cli.config.schema import LossConfig
-from daml_cli.errors import CheckpointError, ConfigError, DataError
+from daml_cli.errors import CheckpointError, ConfigError
 from daml_cli.losses.base import LossOutput, NegativeSlots, TupleLoss
+from daml_cli.losses.class_rows import ClassRows
 from daml_cli.losses.inputs import empty_loss
 from daml_cli.losses.settings import count, non_negative, positive
 from daml_cli.losses.similarity import cosine_matrix, log1p_sum_exp
@@ -55,41 +56,16 @@ def proxy_anchor_loss(
     return pos + neg
 
 
-def _sorted_labels(class_labels: Sequence[int] | int) -> list[int]:
-    if isinstance(class_labels, int):
-        class_labels = range(class_labels)
-    labels = sorted({int(label) for label in class_labels})
-    if not labels:
-        raise ConfigError("proxy_anchor needs at least one training class", "the training split has no labels")
-    return labels
-
-
-class ProxyTable(nn.Module):
+class ProxyTable(ClassRows):
     """``proxies`` (C, d), initialised as the official code does (``kaiming_normal_``, mode fan_out: N(0, 2/C)),
-    and the buffer ``class_labels`` (C,): the training label value of each proxy row, ascending."""
+    and the buffer ``class_labels`` (C,): the training label value of each proxy row, ascending (losses/class_rows.py)."""
 
     def __init__(self, class_labels: Sequence[int] | int, embedding_dim: int) -> None:
-        super().__init__()
-        labels = _sorted_labels(class_labels)
+        super().__init__(class_labels, owner="proxy_anchor", row_name="proxy")
         if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
             raise ConfigError(f"proxy_anchor needs an embedding size of at least 1, got {embedding_dim!r}")
-        self.proxies = nn.Parameter(torch.empty(len(labels), embedding_dim))
+        self.proxies = nn.Parameter(torch.empty(self.num_classes, embedding_dim))
         nn.init.kaiming_normal_(self.proxies, mode="fan_out")
-        self.register_buffer("class_labels", torch.tensor(labels, dtype=torch.long))
-
-    def rows(self, labels: torch.Tensor) -> torch.Tensor:
-        """The proxy row of each label value; DataError for a label that has no proxy."""
-        table = self.class_labels.to(labels.device)
-        labels = labels.reshape(-1).long()
-        rows = torch.searchsorted(table, labels).clamp(max=table.shape[0] - 1)
-        unknown = table[rows] != labels
-        if bool(unknown.any()):
-            label = int(labels[unknown][0])
-            raise DataError(
-                f"label {label} has no proxy (proxy_anchor was built for {table.shape[0]} training classes)",
-                "build the loss from the labels of the training split it trains on",
-            )
-        return rows
 
 
 class ProxyAnchorLoss(TupleLoss):

@@ -14,6 +14,7 @@ from daml_cli.models.embedding import EmbeddingModel
 from daml_cli.train.context import StepContext
 from daml_cli.train.methods.daml import DamlObjective
 from daml_cli.train.methods.ee import EeObjective
+from daml_cli.train.methods.hdml import HdmlObjective
 from daml_cli.train.methods.plain import BaselineObjective
 from daml_cli.train.objective import Objective
 
@@ -21,6 +22,7 @@ METHODS: dict[str, Callable[..., Objective]] = {
     "none": BaselineObjective,
     "daml": DamlObjective,
     "ee": EeObjective,
+    "hdml": HdmlObjective,
 }
 
 

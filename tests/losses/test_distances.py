@@ -7,7 +7,7 @@ import math
 import torch
 
 from daml_cli.losses.distances import pairwise_squared_euclidean, squared_euclidean
-from tests.helpers import euclidean
+from daml_cli.losses.distances import euclidean
 
 
 def test_row_wise_distances_match_a_loop() -> None:

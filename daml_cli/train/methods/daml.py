@@ -35,7 +35,7 @@ from daml_cli.models.generator import HardNegativeGenerator
 from daml_cli.train.collapse import CollapseGuard
 from daml_cli.train.context import StepContext
 from daml_cli.train.methods.diagnostics import synthetic_diagnostics
-from daml_cli.train.methods.plain import logged_output, real_loss_step
+from daml_cli.train.methods.plain import gathered_features, logged_output, real_loss_step
 from daml_cli.train.mining_rng import mining_rng
 from daml_cli.train.objective import PhasedObjective, StepTerms
 from daml_cli.train.optimizers import metric_optimizer
@@ -137,14 +137,11 @@ class DamlObjective(PhasedObjective):
         ``f(·)``, the synthetic ones obtained by `embed_features`. Mixing them would compare a synthetic
         feature with an embedding, two vectors of different spaces (and often of different sizes).
         """
-        daml, precision, distributed, timer = self.daml, self.context.precision, self.context.distributed, self.context.timer
-        with timer.section("forward"), precision.autocast():
-            local_features = self.model.features(images)
+        daml, timer = self.daml, self.context.timer
         # Data parallel: every rank gathers the global batch's features and runs the embedder, the generator
         # and every term on it in float32, exactly as one process would (see train/distributed.py).
+        features, labels = gathered_features(self, images, labels)
         with timer.section("loss"):
-            features = distributed.gather(local_features.float())
-            labels = distributed.gather_labels(labels)
             embeddings = self.model.embed_features(features)
             rng = mining_rng(self.config.seed, step)
             tuples = self.negative_miner.mine(labels, embeddings.detach(), rng)

@@ -55,6 +55,20 @@ def real_loss_step(
         return loss(embeddings, labels, mining_rng(objective.config.seed, step))
 
 
+def gathered_features(
+    objective: PhasedObjective, images: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The global batch's features (float32) and labels: each rank runs the trunk on its share, then all gather.
+
+    Every rank then computes the same global-batch terms as one process would (see train/distributed.py).
+    """
+    precision, distributed, timer = objective.context.precision, objective.context.distributed, objective.context.timer
+    with timer.section("forward"), precision.autocast():
+        local_features = objective.model.features(images)
+    with timer.section("loss"):
+        return distributed.gather(local_features.float()), distributed.gather_labels(labels)
+
+
 def logged_output(output: LossOutput) -> dict[str, torch.Tensor]:
     """``loss`` first, then the base loss's own named terms, all detached."""
     logged = {"loss": output.loss.detach()}
