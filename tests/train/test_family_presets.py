@@ -52,3 +52,9 @@ def test_multi_similarity_twins_differ_only_in_the_loss_then_only_in_daml() -> N
     assert all(key.startswith("daml.") or key in layout for key in official), official
     assert load_config("omniglot-ms-daml").daml.negatives == "loss"
     assert load_config("omniglot-ms-daml-official").daml.layout == "official"
+
+
+def test_multi_similarity_hdml_twin_differs_only_in_hdml() -> None:
+    differing = _differing("omniglot-ms", "omniglot-ms-hdml")
+    assert differing and all(key.startswith("hdml.") or key in ("synthesis", "optim.lr_generator") for key in differing)
+    assert load_config("omniglot-ms-hdml").hdml == load_config("omniglot-triplet-hdml").hdml
