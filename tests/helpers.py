@@ -11,7 +11,7 @@ import torch
 
 from daml_cli.losses.contrastive import contrastive_sums
 from daml_cli.losses.daml_terms import adv_hinge
-from daml_cli.losses.distances import safe_sqrt, squared_euclidean
+from daml_cli.losses.distances import euclidean, safe_sqrt, squared_euclidean
 from daml_cli.losses.inputs import empty_loss
 from daml_cli.losses.lifted import lifted_from_distances
 from daml_cli.losses.triplet import triplet_hinge
