@@ -26,6 +26,7 @@ import torch
 from daml_cli.config.loading import available_presets, load_config
 from daml_cli.losses.registry import build_loss
 from daml_cli.models.embedding import build_model
+from daml_cli.train.context import StepContext
 from daml_cli.train.registry import build_objective
 
 # (row name, preset, the row it is compared with)
@@ -57,7 +58,7 @@ def build(preset: str, device: torch.device):  # type: ignore[no-untyped-def]
     loss = build_loss(config.loss, class_labels=list(range(CLASSES)), embedding_dim=model.embedding_dim)
     if hasattr(loss, "to"):
         loss.to(device)
-    return config, build_objective(model, loss, config)
+    return config, build_objective(model, loss, config, StepContext(class_labels=tuple(range(CLASSES))))
 
 
 def batch(config, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""What an objective needs to know about how it runs: precision and data parallelism."""
+"""What an objective needs to know about how it runs: precision, data parallelism, a timer, and the training
+classes (for methods with per-class parameters, e.g. HDML's classifier)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,4 @@ class StepContext:
     precision: Precision = field(default_factory=Precision)
     distributed: Distributed = field(default_factory=Distributed)
     timer: SectionTimer = field(default_factory=SectionTimer)
+    class_labels: tuple[int, ...] | None = None  # the training split's label values (None: not known)

@@ -91,7 +91,8 @@ class Trainer:
         self.loss = build_loss(config.loss, class_labels=self.dataset.labels.tolist(), embedding_dim=self.model.embedding_dim)
         if hasattr(self.loss, "to"):
             self.loss.to(self.device)
-        self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist)
+        self.context = StepContext(resolve_precision(config.train.amp, self.device), self.dist,
+                                   class_labels=tuple(self.dataset.labels.tolist()))
         self.objective: Objective = build_objective(self.model, self.loss, config, self.context)
         self.sampler = build_sampler(self.dataset.labels.tolist(), config)
         check_batch_covers_ranks(self.sampler.batch_size, self.dist.world_size)

@@ -84,3 +84,20 @@ def test_hdml_presets_are_twins_of_their_baselines(name: str) -> None:
         assert hdml.hdml.beta == (1e4 if name.startswith("cars") else 5e3)
     else:  # identical to the baseline but for the HDML keys
         assert hdml.model.normalize == baseline.model.normalize and hdml.hdml.beta == 1e4
+
+
+def test_the_classifier_takes_the_classes_the_trainer_puts_in_the_context() -> None:
+    import torch
+    from torch import nn
+
+    from daml_cli.config.schema import RunConfig
+    from daml_cli.losses.registry import build_loss
+    from daml_cli.models.embedding import EmbeddingModel
+    from daml_cli.train.context import StepContext
+    from daml_cli.train.methods.hdml import HdmlObjective
+
+    model = EmbeddingModel(nn.Sequential(nn.Linear(5, 6), nn.ReLU()), nn.Identity(), nn.Linear(6, 4), 6, 4, True)
+    config = RunConfig(synthesis="hdml")  # no dataset on disk: the classes can only come from the context
+    objective = HdmlObjective(model, build_loss(config.loss), config, StepContext(class_labels=(9, 3, 5)))
+    assert objective.state_dict()["classifier"]["class_labels"].tolist() == [3, 5, 9]
+    assert objective.classifier.linear.out_features == 3 and isinstance(objective.classifier.linear.weight, torch.Tensor)

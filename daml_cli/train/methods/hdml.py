@@ -126,11 +126,13 @@ class HdmlObjective(PhasedObjective):
         self, model: EmbeddingModel, loss: TupleLoss, config: RunConfig, context: StepContext | None = None,
         class_labels: Sequence[int] | None = None,
     ) -> None:
-        """`class_labels`: the training classes of the classifier; by default read from the run's manifest and
-        split exactly as the trainer does (`training_class_labels`)."""
+        """`class_labels`: the training classes of the classifier; by default the context's (the trainer fills
+        them), else read from the run's manifest and split exactly as the trainer does (`training_class_labels`)."""
         check_hdml_config(config)
         self.context = context or StepContext()
         self.model, self.loss, self.config, self.hdml = model, loss, config, config.hdml
+        if class_labels is None:
+            class_labels = self.context.class_labels
         labels = training_class_labels(config) if class_labels is None else class_labels
         device = next(model.parameters()).device
         self.generator = HdmlGenerator(model.embedding_dim, model.feature_dim).to(device)
