@@ -1,6 +1,7 @@
 """The tables of docs/results/family.md from a study step's report.json (and its run folders, when present).
 
     python summarize.py a-triplet a-ms          # markdown on stdout
+    python summarize.py --trials a-trials       # the validation trials and what each scored
 
 Per family (one report, whose first contender is the base loss without synthesis): each contender's test
 Recall@1 and MAP@R (mean ± std over seeds) and its paired difference from the base in points, with the 95 %
@@ -77,6 +78,21 @@ def diagnostics_table(out: Path) -> list[str]:
     return lines
 
 
+def trials_table(out: Path) -> list[str]:
+    """Every seed-0 trial's best validation value (the only number the choice looked at)."""
+    report = json.loads((out / "report.json").read_text())
+    lines = [f"Validation trials (`{out.name}`, seed 0; best validation MAP@R over the run):", "",
+             "| trial | preset | overrides | best validation MAP@R |", "|---|---|---|---|"]
+    presets = {entry["name"]: entry for entry in report["presets"]}
+    for run in report["runs"]:
+        extra = ", ".join(o for o in presets[run["name"]]["overrides"]) or "—"
+        lines.append(f"| {run['name']} | {run['preset']} | {extra} | {max(v for _, v in run['curve']):.4f} |")
+    return lines + [""]
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--trials":
+        print("\n".join(trials_table(Path(sys.argv[2]))))
+        sys.exit()
     for folder in sys.argv[1:]:
         print("\n".join(family_table(Path(folder)) + diagnostics_table(Path(folder))))
