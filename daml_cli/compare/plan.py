@@ -2,7 +2,7 @@
 
 Overrides, applied in this order on top of each preset: ``--set key=value`` (every preset), then
 ``--set-for NAME:key=value`` (the preset compared under NAME), then the seed. In every override value the text
-``{seed}`` becomes the run's seed, so ``--set model.init=runs/base-s{seed}/checkpoints/best.pt`` gives each
+``{seed}`` becomes the run's seed, so ``--set train.init=runs/base-s{seed}/checkpoints/best.pt`` gives each
 seed its own file. A compared preset is ``PRESET`` (named after the preset's file stem) or ``NAME=PRESET``,
 which lets one preset appear twice with different ``--set-for`` overrides.
 """

@@ -88,3 +88,18 @@ def test_a_generator_returning_the_anchor_stops_the_run_with_a_clear_message(act
         objective.train_step(_images(), LABELS, 0)
     line = raised.value.one_line()
     assert "collapsed onto their anchors" in line and "training stopped" in line and "daml.lambda_reg" in line
+
+
+@pytest.mark.parametrize("loss", ["triplet", "multi_similarity"])
+def test_a_batch_with_no_tuple_is_not_called_a_collapse(loss: str) -> None:
+    """Every label alone: the base loss mines no tuple, so there is no synthetic to judge (found on digits,
+    where MS keeps no pair on an easy batch and the empty diagnostics read 0 used to stop the run)."""
+    objective = _objective("stop", 0.5)
+    if loss == "multi_similarity":
+        objective.config.loss.name = "multi_similarity"
+        objective.config.daml.negatives = "loss"
+        objective = DamlObjective(objective.model, build_loss(objective.config.loss), objective.config)
+        objective.generator = Blend(0.5)
+        objective.generator_optimizer = torch.optim.Adam(objective.generator.parameters(), lr=1e-2)
+    logged = objective.train_step(_images(), torch.arange(9), 0)  # raised DamlError ("collapsed") before the fix
+    assert "collapsed" not in logged and objective.drain_warnings() == []

@@ -41,20 +41,28 @@ def test_paper_twins_follow_the_authors_recipe(dataset: str) -> None:
     assert config.model.freeze_bn == (dataset != "sop") and config.loss.proxy_warmup_steps > 0
 
 
-def test_multi_similarity_twins_differ_only_in_the_loss_then_only_in_daml() -> None:
-    assert all(key.startswith("loss.") for key in _differing("omniglot-triplet", "omniglot-ms"))
-    config = load_config("omniglot-ms")
+@pytest.mark.parametrize("twin", ["omniglot", "digits"])
+def test_multi_similarity_twins_differ_only_in_the_loss_then_only_in_daml(twin: str) -> None:
+    assert all(key.startswith("loss.") for key in _differing(f"{twin}-triplet", f"{twin}-ms"))
+    config = load_config(f"{twin}-ms")
     assert (config.loss.ms_alpha, config.loss.ms_beta, config.loss.ms_base, config.loss.ms_epsilon) == (2.0, 50.0, 0.5, 0.1)
-    tuned = _differing("omniglot-ms", "omniglot-ms-daml")
-    assert all(key.startswith("daml.") or key in ("synthesis", "optim.lr_generator") for key in tuned), tuned
+    tuned = _differing(f"{twin}-ms", f"{twin}-ms-daml")
+    assert tuned and all(key.startswith("daml.") or key in ("synthesis", "optim.lr_generator") for key in tuned), tuned
+    assert load_config(f"{twin}-ms-daml").daml.negatives == "loss"
+    # the DAML settings are those of the triplet twin but for the negatives MS mines itself
+    daml_keys = _differing(f"{twin}-triplet-daml", f"{twin}-ms-daml")
+    assert daml_keys == {key for key in daml_keys if key.startswith("loss.")} | {"daml.negatives"}, daml_keys
+
+
+def test_the_official_multi_similarity_daml_twin_differs_only_in_daml_and_its_layout() -> None:
     official = _differing("omniglot-ms", "omniglot-ms-daml-official")
     layout = {"synthesis", "optim.lr_generator", "optim.weight_decay", "model.layout"}
     assert all(key.startswith("daml.") or key in layout for key in official), official
-    assert load_config("omniglot-ms-daml").daml.negatives == "loss"
     assert load_config("omniglot-ms-daml-official").daml.layout == "official"
 
 
-def test_multi_similarity_hdml_twin_differs_only_in_hdml() -> None:
-    differing = _differing("omniglot-ms", "omniglot-ms-hdml")
+@pytest.mark.parametrize("twin", ["omniglot", "digits"])
+def test_multi_similarity_hdml_twin_differs_only_in_hdml(twin: str) -> None:
+    differing = _differing(f"{twin}-ms", f"{twin}-ms-hdml")
     assert differing and all(key.startswith("hdml.") or key in ("synthesis", "optim.lr_generator") for key in differing)
-    assert load_config("omniglot-ms-hdml").hdml == load_config("omniglot-triplet-hdml").hdml
+    assert load_config(f"{twin}-ms-hdml").hdml == load_config(f"{twin}-triplet-hdml").hdml

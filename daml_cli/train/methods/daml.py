@@ -55,6 +55,7 @@ class DamlTerms:
     j_m: LossOutput
     real: LossOutput | None
     diagnostics: dict[str, torch.Tensor]
+    slots: int = 0  # negative slots (synthetic negatives) this step; 0 when the base loss mined no tuple
 
 
 def j_m(loss: TupleLoss, embeddings: torch.Tensor, tuples: Any, synthetic_emb: torch.Tensor) -> LossOutput:
@@ -174,7 +175,7 @@ class DamlObjective(PhasedObjective):
         rows = slice(None, None, max(1, len(slots) // DIAGNOSTIC_SLOTS))
         hinge = adv_hinge(synthetic_emb[rows].detach(), anchor_emb[rows].detach(), positive_emb[rows].detach(), daml.adv_margin)
         diagnostics = synthetic_diagnostics(synthetic[rows].detach(), x_anchor[rows], x_neg[rows], hinge)
-        return DamlTerms(hard, reg, adv, generator_objective, metric_output, real_output, diagnostics)
+        return DamlTerms(hard, reg, adv, generator_objective, metric_output, real_output, diagnostics, len(slots))
 
     def _real_loss(self, embeddings: torch.Tensor, labels: torch.Tensor, tuples: Any, rng: torch.Generator) -> LossOutput:
         """The base loss on real negatives: on the generator's own tuples when the base loss mined them."""
@@ -191,7 +192,9 @@ class DamlObjective(PhasedObjective):
         if terms.real is not None:
             routed["real"] = terms.real.loss
         logged = self._log_terms(self.phase_total(phase, routed), terms)
-        admitted = self.guard.admit(self.generator, self.generator_optimizer, terms.diagnostics["syn_to_anchor"], step)
+        # No negative slot (e.g. MS kept no pair on an easy batch): no synthetic to judge, so nothing collapsed.
+        admitted = terms.slots == 0 or self.guard.admit(
+            self.generator, self.generator_optimizer, terms.diagnostics["syn_to_anchor"], step)
         self.warnings.extend(self.guard.drain())
         if not admitted:
             # Collapsed synthetics are label noise: no update on them; the generator is back at its last good state.

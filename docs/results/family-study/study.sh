@@ -26,9 +26,10 @@ TRI_GROUPS="none:tri,tri-lr2 daml:tri-daml-tuned,tri-daml-official hdml:tri-hdml
 MS_GROUPS="none:ms,ms-lr2 daml:ms-daml-tuned,ms-daml-official hdml:ms-hdml,ms-hdml-lr2 ee:ms-ee,ms-ee-lr2
     pa:pa,pa-lr2"
 
-# family TRIALS_DIR OUT GROUPS [budget --set ...]: the chosen trials on 5 seeds (seed 0 reused from the trials).
+# family TRIALS_DIR OUT GROUPS [budget --set ...]: the chosen trials on 5 seeds (seed 0 reused from the trials:
+# carry.py adds the trials' seed-0 runs that OUT/report.json lacks; `daml compare` checks each one's config).
 family() {
-    mkdir -p "$2" && cp -n "$1/report.json" "$2/report.json" || true
+    python carry.py "$1" "$2" --seed 0
     # shellcheck disable=SC2046
     daml compare $(python choose.py "$1" $3) --seeds $SEEDS --data-root data --out "$2" "${@:4}" --jobs 2
 }
@@ -40,8 +41,16 @@ A="--set train.iterations=400 --set train.eval_every=50 --set-for tri-daml-tuned
 # shellcheck disable=SC2086
 daml compare $TRIALS --seeds 0 --data-root data --out a-trials $A $LR2_TRIALS --jobs 2
 family a-trials a-triplet "$TRI_GROUPS" --set train.iterations=400 --set train.eval_every=50
-mkdir -p a-ms && cp -n a-triplet/report.json a-ms/report.json || true  # Proxy-Anchor's 5 seeds, reused
+python carry.py a-triplet a-ms  # Proxy-Anchor's 5 seeds, reused
 family a-trials a-ms "$MS_GROUPS" --set train.iterations=400 --set train.eval_every=50
+
+# (a') An ablation decided after seeing (a), not a tuned variant: HDML's chosen trial with the hardness-aware
+# pulling switched off (hdml.alpha=0, so e^(-alpha/J_avg) = 1 leaves every negative where it is), 5 seeds.
+python carry.py a-triplet a-hdml-pull
+# shellcheck disable=SC2046
+daml compare tri=omniglot-triplet tri-hdml-lr2=omniglot-triplet-hdml tri-hdml-lr2-nopull=omniglot-triplet-hdml \
+    $(lr2 tri-hdml-lr2 tri-hdml-lr2-nopull) --set-for tri-hdml-lr2-nopull:hdml.alpha=0 --seeds $SEEDS \
+    --data-root data --out a-hdml-pull --set train.iterations=400 --set train.eval_every=50 --jobs 2
 
 # (c) fine-tuning: each variant starts (train.init) from its seed's converged baseline of its own base loss
 # (800 steps, past the validation plateau found in the DAML study) and trains 200 more steps; Proxy-Anchor
@@ -61,5 +70,5 @@ C="$C --set-for tri-daml-tuned:daml.pretrain_iters=0 --set-for tri-daml-tuned:da
 daml compare $TRIALS --seeds 0 --data-root data --out c-trials $C $LR2_TRIALS --jobs 2
 # The 5-seed runs keep every per-name override of the trials (choose.py passes the chosen trial's own).
 family c-trials c-triplet "$TRI_GROUPS" --set train.iterations=200 --set train.eval_every=50
-mkdir -p c-ms && cp -n c-triplet/report.json c-ms/report.json || true
+python carry.py c-triplet c-ms
 family c-trials c-ms "$MS_GROUPS" --set train.iterations=200 --set train.eval_every=50
