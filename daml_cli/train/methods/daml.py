@@ -55,7 +55,7 @@ class DamlTerms:
     j_m: LossOutput
     real: LossOutput | None
     diagnostics: dict[str, torch.Tensor]
-    slots: int = 0  # negative slots (synthetic negatives) this step; 0 when the base loss mined no tuple
+    slots: int  # negative slots (synthetic negatives) this step; 0 when the base loss mined no tuple
 
 
 def j_m(loss: TupleLoss, embeddings: torch.Tensor, tuples: Any, synthetic_emb: torch.Tensor) -> LossOutput:
